@@ -1,0 +1,177 @@
+/**
+ * A stand-in for `terraform apply` on the machines that have no terraform or tofu
+ * binary: it reads a synthesized stack's `cdk.tf.json`, decides which `null_resource`s
+ * Terraform would create or replace (new, triggers changed, or tainted), and runs each
+ * one's `local-exec` provisioner exactly as Terraform does: `/bin/sh -c <command>` (or
+ * the declared interpreter), working directory = the stack directory (or `working_dir`),
+ * the provisioner's `environment` merged over the process environment. A non-zero exit
+ * taints the resource, so the next apply replaces it and runs the command again.
+ *
+ * It stands in for Terraform only for what our stacks use; anything it cannot evaluate
+ * (an interpolation `${...}` in a trigger or command) is refused with a clear error
+ * rather than guessed.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+/** What the stand-in remembers between applies (Terraform's state, reduced). */
+export interface StandInState {
+  readonly resources: Record<string, { readonly triggers: Record<string, string>; readonly tainted: boolean }>;
+}
+
+/** An empty state: nothing applied yet. */
+export function emptyState(): StandInState {
+  return { resources: {} };
+}
+
+/** What one resource did during an apply. */
+export interface ResourceApply {
+  readonly address: string;
+  readonly action: 'create' | 'replace' | 'no-op';
+  /** Why Terraform would act: "new", "tainted", or the trigger keys that changed. */
+  readonly reason: string;
+  readonly command?: string;
+  readonly exitCode?: number;
+  readonly stdout?: string;
+  readonly stderr?: string;
+  readonly durationMs?: number;
+}
+
+/** The outcome of one apply. */
+export interface ApplyReport {
+  readonly resources: readonly ResourceApply[];
+  readonly state: StandInState;
+  /** True when every provisioner that ran exited 0 (what `terraform apply` reports). */
+  readonly ok: boolean;
+}
+
+interface LocalExec {
+  readonly command: string;
+  readonly environment?: Record<string, string>;
+  readonly working_dir?: string;
+  readonly interpreter?: readonly string[];
+  readonly when?: string;
+}
+
+interface NullResourceJson {
+  readonly triggers?: Record<string, string>;
+  readonly provisioner?: ReadonlyArray<Record<string, LocalExec>>;
+}
+
+const INTERPOLATION = /(^|[^$])\$\{/;
+
+function refuseInterpolation(address: string, what: string, value: string): void {
+  if (INTERPOLATION.test(value)) {
+    throw new Error(
+      `${address}: ${what} holds a Terraform expression (${JSON.stringify(value.slice(0, 80))}), ` +
+        'which the stand-in cannot evaluate. Fix: apply this stack with terraform or tofu, ' +
+        'or declare the inputs as literal values for the stand-in.',
+    );
+  }
+}
+
+/** Terraform renders the template escapes `$${` and `%%{` as `${` and `%{`. */
+function unescapeTemplate(s: string): string {
+  return s.replace(/\$\$\{/g, '${').replace(/%%\{/g, '%{');
+}
+
+/** Reads the `null_resource`s of a synthesized stack directory. */
+export function readNullResources(stackDir: string): Record<string, NullResourceJson> {
+  const json = JSON.parse(readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8')) as {
+    resource?: { null_resource?: Record<string, NullResourceJson> };
+  };
+  return json.resource?.null_resource ?? {};
+}
+
+function changedTriggers(before: Record<string, string>, after: Record<string, string>): string[] {
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  return [...keys].filter((k) => before[k] !== after[k]).sort();
+}
+
+/** Runs one command as local-exec does and collects its output. */
+export function runLocalExec(
+  exec: LocalExec,
+  stackDir: string,
+  baseEnv: NodeJS.ProcessEnv,
+): Promise<{ exitCode: number; stdout: string; stderr: string; durationMs: number }> {
+  const [file, ...args] = exec.interpreter && exec.interpreter.length > 0 ? exec.interpreter : ['/bin/sh', '-c'];
+  const cwd = exec.working_dir ? path.resolve(stackDir, exec.working_dir) : stackDir;
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, [...args, exec.command], {
+      cwd,
+      env: { ...baseEnv, ...(exec.environment ?? {}) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code, signal) =>
+      resolve({ exitCode: code ?? (signal ? 128 : 1), stdout, stderr, durationMs: Date.now() - started }),
+    );
+  });
+}
+
+/**
+ * Plans and applies a stack directory against a previous state, like `terraform apply
+ * -auto-approve` would for `null_resource`s with create-time local-exec provisioners.
+ * Resources run one after another, in address order, so output is deterministic.
+ */
+export async function standInApply(
+  stackDir: string,
+  previous: StandInState,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ApplyReport> {
+  const resources = readNullResources(stackDir);
+  const next: Record<string, { triggers: Record<string, string>; tainted: boolean }> = {};
+  const report: ResourceApply[] = [];
+  for (const name of Object.keys(resources).sort()) {
+    const address = `null_resource.${name}`;
+    const res = resources[name];
+    const triggers = res.triggers ?? {};
+    for (const [k, v] of Object.entries(triggers)) refuseInterpolation(address, `trigger "${k}"`, v);
+    const before = previous.resources[address];
+    let action: ResourceApply['action'];
+    let reason: string;
+    if (!before) {
+      action = 'create';
+      reason = 'new';
+    } else if (before.tainted) {
+      action = 'replace';
+      reason = 'tainted by a failed provisioner';
+    } else {
+      const changed = changedTriggers(before.triggers, triggers);
+      action = changed.length > 0 ? 'replace' : 'no-op';
+      reason = changed.length > 0 ? `triggers changed: ${changed.join(', ')}` : 'unchanged';
+    }
+    if (action === 'no-op') {
+      next[address] = { triggers: before!.triggers, tainted: false };
+      report.push({ address, action, reason });
+      continue;
+    }
+    const execs = (res.provisioner ?? [])
+      .map((p) => p['local-exec'])
+      .filter((e): e is LocalExec => e !== undefined && (e.when === undefined || e.when === 'create'));
+    let failed: ResourceApply | undefined;
+    let last: ResourceApply = { address, action, reason };
+    for (const exec of execs) {
+      refuseInterpolation(address, 'local-exec command', exec.command);
+      const r = await runLocalExec({ ...exec, command: unescapeTemplate(exec.command) }, stackDir, env);
+      last = { address, action, reason, command: exec.command, ...r };
+      if (r.exitCode !== 0) {
+        failed = last;
+        break;
+      }
+    }
+    next[address] = { triggers, tainted: failed !== undefined };
+    report.push(failed ?? last);
+  }
+  return {
+    resources: report,
+    state: { resources: next },
+    ok: report.every((r) => r.exitCode === undefined || r.exitCode === 0),
+  };
+}
