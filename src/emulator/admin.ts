@@ -1,0 +1,109 @@
+import type { EmulatorClock } from './clock';
+import { parseFaultTarget, parseFaults, type FaultQueues } from './faults';
+import { emptyReply, jsonReply, type Reply } from './reply';
+import type { RequestLog } from './request-log';
+import type { EmulatorState } from './state';
+
+/**
+ * The admin API under `/__emulator/` (exists only on the emulator; no auth, loopback):
+ *
+ * - `GET /__emulator/log` -> `{entries: RequestLogEntry[]}`; `DELETE` empties it.
+ * - `GET /__emulator/clock` -> `{now, frozen}`; `POST` `{"set": iso|ms}`,
+ *   `{"advanceSeconds": n}` or `{"realTime": true}`.
+ * - `GET /__emulator/faults` -> queued faults; `POST` `{"route", "faults": [...]}`; `DELETE` clears.
+ * - `GET /__emulator/state` -> keys with their gates (no secrets).
+ */
+export interface AdminContext {
+  readonly clock: EmulatorClock;
+  readonly log: RequestLog;
+  readonly faults: FaultQueues;
+  readonly state: EmulatorState;
+}
+
+function adminError(status: number, message: string): Reply {
+  return jsonReply(status, { error: message });
+}
+
+function parseJsonBody(body: Buffer): { ok: true; value: unknown } | { ok: false; reply: Reply } {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(body);
+  } catch {
+    return { ok: false, reply: adminError(400, 'The request body is not valid UTF-8; send a UTF-8 JSON object') };
+  }
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (e) {
+    return { ok: false, reply: adminError(400, `The request body is not valid JSON (${(e as Error).message}); send a JSON object`) };
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function clockReply(clock: EmulatorClock): Reply {
+  return jsonReply(200, { now: new Date(clock.now()).toISOString(), frozen: clock.frozen });
+}
+
+/** Handles an admin request; `subpath` is the path after `/__emulator/`. */
+export function handleAdmin(method: string, subpath: string, body: Buffer, ctx: AdminContext): Reply {
+  const resource = subpath.replace(/\/+$/, '');
+  const allow = (methods: string): Reply => ({ ...adminError(405, `Use ${methods} on /__emulator/${resource}`), headers: { 'content-type': 'application/json', allow: methods } });
+  switch (resource) {
+    case 'log':
+      if (method === 'GET') return jsonReply(200, { entries: ctx.log.list() });
+      if (method === 'DELETE') {
+        ctx.log.clear();
+        return emptyReply(204);
+      }
+      return allow('GET, DELETE');
+    case 'clock': {
+      if (method === 'GET') return clockReply(ctx.clock);
+      if (method !== 'POST') return allow('GET, POST');
+      const parsed = parseJsonBody(body);
+      if (!parsed.ok) return parsed.reply;
+      const b = parsed.value;
+      if (!isObject(b)) return adminError(400, 'Send {"set": "<ISO time>" | <epoch ms>}, {"advanceSeconds": <n>} or {"realTime": true}');
+      if (b.set !== undefined) {
+        const ms = typeof b.set === 'number' ? b.set : typeof b.set === 'string' ? Date.parse(b.set) : NaN;
+        if (!Number.isFinite(ms)) return adminError(400, `"set": invalid time ${JSON.stringify(b.set)}; use an ISO 8601 time or epoch milliseconds`);
+        ctx.clock.set(ms);
+      } else if (b.advanceSeconds !== undefined) {
+        if (typeof b.advanceSeconds !== 'number' || !Number.isFinite(b.advanceSeconds)) {
+          return adminError(400, `"advanceSeconds": invalid value ${JSON.stringify(b.advanceSeconds)}; use a number of seconds`);
+        }
+        ctx.clock.advance(b.advanceSeconds * 1000);
+      } else if (b.realTime === true) {
+        ctx.clock.useRealTime();
+      } else {
+        return adminError(400, 'Send {"set": "<ISO time>" | <epoch ms>}, {"advanceSeconds": <n>} or {"realTime": true}');
+      }
+      return clockReply(ctx.clock);
+    }
+    case 'faults': {
+      if (method === 'GET') return jsonReply(200, { faults: ctx.faults.snapshot() });
+      if (method === 'DELETE') {
+        ctx.faults.clear();
+        return emptyReply(204);
+      }
+      if (method !== 'POST') return allow('GET, POST, DELETE');
+      const parsed = parseJsonBody(body);
+      if (!parsed.ok) return parsed.reply;
+      const b = parsed.value;
+      if (!isObject(b)) return adminError(400, 'Send {"route": "<route name>" | "*", "faults": [ ... ]}');
+      try {
+        const target = parseFaultTarget(b.route, 'route');
+        ctx.faults.add(target, parseFaults(b.faults, 'faults'));
+      } catch (e) {
+        return adminError(400, (e as Error).message);
+      }
+      return jsonReply(200, { faults: ctx.faults.snapshot() });
+    }
+    case 'state':
+      if (method === 'GET') return jsonReply(200, ctx.state.snapshot(ctx.clock.now()));
+      return allow('GET');
+    default:
+      return adminError(404, `No admin resource '/__emulator/${resource.slice(0, 100)}'; use log, clock, faults or state`);
+  }
+}
