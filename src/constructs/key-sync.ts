@@ -1,0 +1,219 @@
+import { Resource } from '@cdktf/provider-null/lib/resource';
+import { Fn, Lazy, TerraformStack, Token } from 'cdktf';
+import { Construct } from 'constructs';
+import { KeySyncCliAsset } from './cli-asset';
+import { invalidMarker, invalidMaxWaitSeconds, invalidTriggerName, notARootKey } from './errors';
+import type { RootKey } from './root-key';
+import {
+  escapeHclQuoted,
+  escapeTemplateLiteral,
+  literalSyncHash,
+  shellQuote,
+  syncHashDocument,
+  type SyncHashInput,
+} from './trigger-hash';
+import { checkMarker, checkMaxWaitSeconds, checkTriggerName } from './validation';
+
+/** Default of {@link KeySyncOptions.maxWaitSeconds}; the same as the CLI's `--max-wait`. */
+export const DEFAULT_MAX_WAIT_SECONDS = 900;
+
+/** Options of a key's sync (what `key.sync(props)` takes). */
+export interface KeySyncOptions {
+  /**
+   * How long the CLI may wait for the service's time gate (409 `REQ_TOO_EARLY_ERR`,
+   * about an hour after the key last changed or synced) before it gives up with exit
+   * code 75, which taints the resource so the next apply retries. 0 never waits.
+   * Whole seconds, 0-86400. Changing it does not re-run a sync.
+   * @default 900
+   */
+  readonly maxWaitSeconds?: number;
+  /**
+   * Extra values whose change re-triggers the sync (e.g. `{ ticket: 'OPS-1234' }`).
+   * Names: 1-64 of `A-Z a-z 0-9 _ - .`; values: readable markers or tokens.
+   * @default - none
+   */
+  readonly triggers?: Readonly<Record<string, string>>;
+  /**
+   * After the sync is accepted, have the CLI check that the key's registrations list
+   * every declared association (`--verify-registrations`). Changing it does not re-run a sync.
+   * @default false
+   */
+  readonly verifyRegistrations?: boolean;
+}
+
+/** Props of a {@link KeySync}. */
+export interface KeySyncProps extends KeySyncOptions {
+  /** The key to sync. */
+  readonly key: RootKey;
+}
+
+/**
+ * Runs `key-sync sync` for a key whenever what is declared about it changes: a
+ * `null_resource` whose `triggers` hold the sync hash (plus short readable entries so
+ * `terraform plan` shows why it is replaced), with a create-time `local-exec` provisioner
+ * running the bundled CLI shipped into the stack directory. No credential is written
+ * anywhere: the CLI reads `IBMCLOUD_API_KEY` / `IBMCLOUD_IAM_TOKEN` from the runner's
+ * environment. A failing command (gate still closed, outage) taints the resource, so the
+ * next apply retries it.
+ *
+ * The Terraform resource name is the construct path under the stack joined with `_`,
+ * with a final id `Sync` written `sync`: `key.sync()` on key `PaymentsKey` gives
+ * `null_resource.PaymentsKey_sync`.
+ */
+export class KeySync extends Construct {
+  /** The key being synced. */
+  public readonly key: RootKey;
+  /** The underlying `null_resource`. */
+  public readonly resource: Resource;
+  /** The CLI's maximum wait for the time gate, in seconds. */
+  public readonly maxWaitSeconds: number;
+  /** Whether the CLI verifies registrations after the sync. */
+  public readonly verifyRegistrations: boolean;
+  /** Extra triggers. */
+  public readonly triggers: Readonly<Record<string, string>>;
+  /** The command the provisioner runs (from the stack directory), as a Terraform string. */
+  public readonly command: string;
+
+  /**
+   * @throws KeySyncConfigError for a bad maxWaitSeconds or extra trigger, or a name clash
+   */
+  public constructor(scope: Construct, id: string, props: KeySyncProps) {
+    super(scope, id);
+    const path = this.node.path;
+    if (!isRootKeyLike(props.key)) throw notARootKey(path, props.key);
+    const maxWait = props.maxWaitSeconds ?? DEFAULT_MAX_WAIT_SECONDS;
+    if (!Token.isUnresolved(maxWait)) {
+      const bad = checkMaxWaitSeconds(maxWait);
+      if (bad) throw invalidMaxWaitSeconds(path, maxWait, bad);
+    }
+    const triggers = props.triggers ?? {};
+    for (const [name, value] of Object.entries(triggers)) {
+      const badName = checkTriggerName(name);
+      if (badName) throw invalidTriggerName(path, name, badName);
+      if (!Token.isUnresolved(value)) {
+        const bad = checkMarker(value);
+        if (bad) throw invalidMarker(path, `triggers.${name}`, value, bad);
+      }
+    }
+    this.key = props.key;
+    this.maxWaitSeconds = maxWait;
+    this.verifyRegistrations = props.verifyRegistrations === true;
+    this.triggers = { ...triggers };
+
+    const cli = KeySyncCliAsset.of(this);
+    const name = resourceName(this);
+    cli.claimResourceName(name, path);
+    this.command = buildCommand(cli.path, this);
+
+    const key = this.key;
+    const resourceTriggers: Record<string, string> = {
+      sync_hash: Lazy.stringValue({ produce: () => this.triggerHash }),
+      key_id: key.keyId,
+      ...(key.lifecycle.state !== undefined ? { key_state: key.lifecycle.state } : {}),
+      ...(key.lifecycle.rotation !== undefined ? { key_rotation: key.lifecycle.rotation } : {}),
+      association_count: Lazy.stringValue({ produce: () => String(key.associations.length) }),
+    };
+    this.resource = new Resource(this, 'Resource', {
+      triggers: resourceTriggers,
+      provisioners: [{ type: 'local-exec', command: this.command }],
+    });
+    this.resource.overrideLogicalId(name);
+  }
+
+  /** Everything the trigger hash covers, as declared now. */
+  public get hashInput(): SyncHashInput {
+    const key = this.key;
+    return {
+      instanceId: key.instance.instanceId,
+      endpoint: key.instance.endpoint,
+      keyId: key.keyId,
+      ...(key.keyRing !== undefined ? { keyRing: key.keyRing } : {}),
+      lifecycle: key.lifecycle,
+      associations: key.associations.map((a) => a.resourceCrn),
+      triggers: this.triggers,
+    };
+  }
+
+  /**
+   * The sync hash: a literal SHA-256 hex digest when every input is known at synth,
+   * otherwise a Terraform expression `sha256(jsonencode({...}))` over the same canonical
+   * document (see trigger-hash.ts), which Terraform evaluates to the same digest the
+   * literal form would have. Read at synth, so associations declared after the KeySync
+   * are covered; reading it earlier gives the hash of what is declared so far.
+   */
+  public get triggerHash(): string {
+    return renderSyncHash(this.hashInput);
+  }
+}
+
+function isRootKeyLike(x: unknown): x is RootKey {
+  return typeof x === 'object' && x !== null && Symbol.for('cdktf-key-sync.RootKey') in x;
+}
+
+/**
+ * The hash of `input`: literal when nothing is a token, else the Terraform expression.
+ * With token CRNs the list is sorted by Terraform's `sort()` at plan time, so order
+ * never matters.
+ */
+export function renderSyncHash(input: SyncHashInput): string {
+  const strings = [
+    input.instanceId, input.endpoint, input.keyId, input.keyRing, input.lifecycle?.state, input.lifecycle?.rotation,
+    ...input.associations, ...Object.values(input.triggers ?? {}),
+  ].filter((s): s is string => s !== undefined);
+  if (!strings.some((s) => Token.isUnresolved(s))) return literalSyncHash(input);
+  const tokenCrns = input.associations.some((s) => Token.isUnresolved(s));
+  const doc = syncHashDocument(input, !tokenCrns);
+  const lit = (s: string): string => (Token.isUnresolved(s) ? s : escapeHclQuoted(s));
+  const mapValues = (o: Readonly<Record<string, string>>): Record<string, string> =>
+    Object.fromEntries(Object.entries(o).map(([k, v]) => [k, lit(v)]));
+  const associations = doc.associations.map(lit);
+  const expressionDoc: Record<string, unknown> = {
+    v: doc.v,
+    instanceId: lit(doc.instanceId),
+    endpoint: lit(doc.endpoint),
+    keyId: lit(doc.keyId),
+    ...(doc.keyRing !== undefined ? { keyRing: lit(doc.keyRing) } : {}),
+    lifecycle: mapValues(doc.lifecycle),
+    associations: tokenCrns ? Fn.sort(associations) : associations,
+    triggers: mapValues(doc.triggers),
+  };
+  return Fn.sha256(Fn.jsonencode(expressionDoc));
+}
+
+/** `[A-Za-z0-9_-]`, not starting with a digit or `-`: a valid Terraform resource name. */
+function sanitizeName(s: string): string {
+  const clean = s.replace(/[^A-Za-z0-9_-]/g, '_');
+  return /^[A-Za-z_]/.test(clean) ? clean : `_${clean}`;
+}
+
+/** The stack-unique null_resource name of a KeySync (see the class doc). */
+function resourceName(sync: KeySync): string {
+  const stack = TerraformStack.of(sync);
+  const scopes = sync.node.scopes;
+  const parts = scopes.slice(scopes.indexOf(stack) + 1).map((c) => c.node.id);
+  if (parts[parts.length - 1] === 'Sync') parts[parts.length - 1] = 'sync';
+  return sanitizeName(parts.join('_'));
+}
+
+/** One shell word for a value: a literal single-quoted, a token quoted by Terraform. */
+function shellWord(value: string): string {
+  if (Token.isUnresolved(value)) {
+    // Terraform renders the value; replace() makes a ' inside it safe for /bin/sh.
+    return `'${Fn.replace(value, "'", escapeHclQuoted("'\\''"))}'`;
+  }
+  return escapeTemplateLiteral(shellQuote(value));
+}
+
+function buildCommand(assetPath: string, sync: KeySync): string {
+  const key = sync.key;
+  const words: string[] = ['node', shellWord(assetPath), 'sync', '--instance-id', shellWord(key.instance.instanceId), '--key-id', shellWord(key.keyId)];
+  if (key.keyRing !== undefined) words.push('--key-ring', shellWord(key.keyRing));
+  for (const f of key.instance.cliFlags) {
+    words.push(f.flag);
+    if (f.value !== undefined) words.push(shellWord(f.value));
+  }
+  const maxWait = Token.isUnresolved(sync.maxWaitSeconds) ? Token.asString(sync.maxWaitSeconds) : String(sync.maxWaitSeconds);
+  words.push('--max-wait', shellWord(maxWait));
+  if (sync.verifyRegistrations) words.push('--verify-registrations');
+  return words.join(' ');
+}
