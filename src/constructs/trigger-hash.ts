@@ -119,7 +119,7 @@ export function literalSyncHash(input: SyncHashInput): string {
  * double quote and the `%{` template directive opener.
  */
 export function escapeHclQuoted(s: string): string {
-  return s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/%\{/g, '%%{');
+  return s.replace(/\\/g, () => '\\\\').replace(/"/g, () => '\\"').replace(/%\{/g, () => '%%{');
 }
 
 /**
@@ -127,7 +127,7 @@ export function escapeHclQuoted(s: string): string {
  * expression): `${` and `%{` would start an interpolation or a directive.
  */
 export function escapeTemplateLiteral(s: string): string {
-  return s.replace(/\$\{/g, '$${').replace(/%\{/g, '%%{');
+  return s.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{');
 }
 
 /** Quotes a literal value as one /bin/sh word: `'...'`, with `'` written as `'\''`. */

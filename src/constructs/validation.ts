@@ -23,18 +23,18 @@ export const RESERVED_ALIASES: readonly string[] = [
 
 /** Whether `s` is a UUID (any version, case-insensitive). */
 export function isUuid(s: string): boolean {
-  return UUID_RE.test(s);
+  return typeof s === 'string' && UUID_RE.test(s);
 }
 
 /** Whether `s` is a valid Key Protect / HPCS key alias. */
 export function isKeyAlias(s: string): boolean {
-  return ALIAS_RE.test(s) && !isUuid(s) && !RESERVED_ALIASES.includes(s.toLowerCase());
+  return typeof s === 'string' && ALIAS_RE.test(s) && !isUuid(s) && !RESERVED_ALIASES.includes(s.toLowerCase());
 }
 
 /** Checks a key id: a UUID or a valid alias. */
 export function checkKeyId(s: string): Invalid | undefined {
   if (isUuid(s) || isKeyAlias(s)) return undefined;
-  if (RESERVED_ALIASES.includes(s.toLowerCase())) {
+  if (typeof s === 'string' && RESERVED_ALIASES.includes(s.toLowerCase())) {
     return { problem: 'is a word the key service reserves and cannot be an alias', fix: 'use the key\'s UUID or another alias' };
   }
   return {
@@ -45,7 +45,7 @@ export function checkKeyId(s: string): Invalid | undefined {
 
 /** Checks a key ring id (2-100 letters, digits or "-"). */
 export function checkKeyRing(s: string): Invalid | undefined {
-  if (KEY_RING_RE.test(s)) return undefined;
+  if (typeof s === 'string' && KEY_RING_RE.test(s)) return undefined;
   return { problem: 'is not a valid key ring id', fix: 'use 2-100 letters, digits or "-" (the default ring is "default")' };
 }
 
@@ -76,6 +76,8 @@ const SCOPE_RE = /^([aops]\/[A-Za-z0-9._-]+)?$/;
  */
 export function parseCrn(s: string): Crn | Invalid {
   const fix = 'use crn:v1:<cname>:<ctype>:<service>:<location>:<scope>:<service-instance>:<resource-type>:<resource>, e.g. crn:v1:bluemix:public:cloud-object-storage:global:a/<account>:<instance>:bucket:<name>';
+  // Callers in plain JavaScript can pass anything; a TypeError from split() would hide the prop.
+  if (typeof s !== 'string') return { problem: `is a ${s === null ? 'null' : typeof s}, not a string`, fix };
   if (s.length > 512) return { problem: `is ${s.length} characters long (at most 512)`, fix };
   if (/\s/.test(s)) return { problem: 'contains white space', fix };
   const parts = s.split(':');
