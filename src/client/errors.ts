@@ -1,0 +1,277 @@
+/**
+ * Errors of the key-sync client and CLI, the defensive parsing of error bodies (KMS, IAM,
+ * HTML from a gateway, empty, truncated), and redaction of secrets from any text that
+ * could reach a terminal or log. Pure: no I/O.
+ */
+
+/** Stable error codes; scripts and tests branch on these, never on message text. */
+export type KeySyncErrorCode =
+  /** The sync time gate is closed past --max-wait (exit 75). */
+  | 'KS_GATED'
+  /** A 4xx without a more specific code: 400, 410, 422, ... (exit 1). */
+  | 'KS_HTTP_4XX'
+  /** 401 from the key API after one token refresh (exit 1). */
+  | 'KS_AUTH'
+  /** 403 from the key API (exit 1). */
+  | 'KS_FORBIDDEN'
+  /** 404: no such key (or alias) in this instance / key ring (exit 1). */
+  | 'KS_NOT_FOUND'
+  /** 409 other than REQ_TOO_EARLY_ERR, e.g. a key in the wrong state (exit 1). */
+  | 'KS_CONFLICT'
+  /** 501 (exit 1). */
+  | 'KS_NOT_IMPLEMENTED'
+  /** A status outside the API contract, e.g. 3xx (exit 1). */
+  | 'KS_HTTP_UNEXPECTED'
+  /** IAM refused the API key or the request (400/401/403) (exit 1). */
+  | 'KS_IAM_REFUSED'
+  /** IAM answered 2xx without a usable token (exit 1). */
+  | 'KS_IAM_BAD_RESPONSE'
+  /** 429/5xx outlasted the retry budget (exit 75). */
+  | 'KS_HTTP_5XX'
+  | 'KS_THROTTLED'
+  /** No HTTP response (refused, reset, DNS, TLS) outlasted the retry budget (exit 75). */
+  | 'KS_NETWORK'
+  /** Attempts timed out until the retry budget ran out (exit 75). */
+  | 'KS_TIMEOUT'
+  /** The next retry would start past the 2-minute budget (exit 75). */
+  | 'KS_DEADLINE'
+  /** Interrupted by SIGINT/SIGTERM before the sync was accepted (exit 75). */
+  | 'KS_ABORTED'
+  /** A 2xx listing with a body we cannot read (exit 1). */
+  | 'KS_BAD_RESPONSE'
+  /** Usage or configuration error, found before any request (exit 2). */
+  | 'KS_USAGE';
+
+/** Codes that mean "not done yet, retry later" (exit 75); all others are permanent. */
+export const RETRY_LATER_CODES: ReadonlySet<KeySyncErrorCode> = new Set<KeySyncErrorCode>([
+  'KS_GATED', 'KS_HTTP_5XX', 'KS_THROTTLED', 'KS_NETWORK', 'KS_TIMEOUT', 'KS_DEADLINE', 'KS_ABORTED',
+]);
+
+export interface KeySyncErrorDetails {
+  readonly status?: number;
+  readonly reasonCode?: string;
+  readonly correlationId?: string;
+}
+
+/** An error with a stable code. Its message is always redacted by whoever builds it. */
+export class KeySyncError extends Error {
+  readonly code: KeySyncErrorCode;
+  readonly status?: number;
+  readonly reasonCode?: string;
+  readonly correlationId?: string;
+
+  constructor(code: KeySyncErrorCode, message: string, details: KeySyncErrorDetails = {}) {
+    super(message);
+    this.name = 'KeySyncError';
+    this.code = code;
+    if (details.status !== undefined) this.status = details.status;
+    if (details.reasonCode !== undefined) this.reasonCode = details.reasonCode;
+    if (details.correlationId !== undefined) this.correlationId = details.correlationId;
+  }
+
+  /** Whether this means "retry later" (exit 75) rather than a permanent failure. */
+  get retryLater(): boolean {
+    return RETRY_LATER_CODES.has(this.code);
+  }
+}
+
+/** The stable code for a permanent HTTP failure from the key API. */
+export function codeForStatus(status: number): KeySyncErrorCode {
+  if (status === 401) return 'KS_AUTH';
+  if (status === 403) return 'KS_FORBIDDEN';
+  if (status === 404) return 'KS_NOT_FOUND';
+  if (status === 409) return 'KS_CONFLICT';
+  if (status === 501) return 'KS_NOT_IMPLEMENTED';
+  if (status === 429) return 'KS_THROTTLED';
+  if (status >= 500 && status <= 599) return 'KS_HTTP_5XX';
+  if (status === 408) return 'KS_TIMEOUT';
+  if (status >= 400 && status <= 499) return 'KS_HTTP_4XX';
+  return 'KS_HTTP_UNEXPECTED';
+}
+
+// ---------------------------------------------------------------------------------------
+// Error bodies
+
+/** Most bytes of a response body we read; the rest is discarded. */
+export const BODY_CAP_BYTES = 64 * 1024;
+/** Most characters of server-provided text we ever show. */
+export const SERVER_TEXT_MAX_CHARS = 500;
+
+export interface ErrorReason {
+  readonly code?: string;
+  readonly message?: string;
+  readonly status?: number;
+  readonly moreInfo?: string;
+}
+
+/** What we could learn from an error body, whatever its shape. */
+export interface ParsedErrorBody {
+  /** Shape found: KMS error JSON, IAM error JSON, other JSON, HTML, plain text, empty. */
+  readonly shape: 'kms' | 'iam' | 'json' | 'html' | 'text' | 'empty';
+  /** Best human message (first reason's message, else errorMsg / errorMessage / title). */
+  readonly message?: string;
+  /** First reason code (KMS) or errorCode (IAM). */
+  readonly reasonCode?: string;
+  readonly reasons: readonly ErrorReason[];
+  /** IAM `context.requestId`. */
+  readonly requestId?: string;
+  /** The body was cut at the size cap or is syntactically incomplete JSON. */
+  readonly truncated: boolean;
+}
+
+function str(x: unknown): string | undefined {
+  return typeof x === 'string' && x.trim() !== '' ? x : undefined;
+}
+
+function obj(x: unknown): Record<string, unknown> | undefined {
+  return typeof x === 'object' && x !== null && !Array.isArray(x) ? (x as Record<string, unknown>) : undefined;
+}
+
+/**
+ * Parses an error body defensively. Never throws. `truncatedByCap`: the reader stopped
+ * at {@link BODY_CAP_BYTES}.
+ */
+export function parseErrorBody(text: string, contentType?: string, truncatedByCap = false): ParsedErrorBody {
+  const t = text.trim();
+  if (t === '') return { shape: 'empty', reasons: [], truncated: truncatedByCap };
+  const looksJson = t.startsWith('{') || t.startsWith('[') || /\bjson\b/i.test(contentType ?? '');
+  if (looksJson) {
+    let data: unknown;
+    try {
+      data = JSON.parse(t);
+    } catch {
+      // Truncated or malformed JSON: salvage a reason code and message with a regex.
+      const code = /"code"\s*:\s*"([A-Z0-9_]{2,64})"/.exec(t)?.[1] ?? /"errorCode"\s*:\s*"([A-Za-z0-9_-]{2,64})"/.exec(t)?.[1];
+      const message = /"(?:message|errorMsg|errorMessage)"\s*:\s*"((?:[^"\\]|\\.){1,1000})"/.exec(t)?.[1];
+      return {
+        shape: 'json',
+        reasons: code === undefined ? [] : [{ code }],
+        truncated: true,
+        ...(code === undefined ? {} : { reasonCode: code }),
+        ...(message === undefined ? {} : { message: unescapeJsonString(message) }),
+      };
+    }
+    return fromJson(data, truncatedByCap);
+  }
+  if (/^<(?:!doctype|html|\?xml|head|body)/i.test(t) || /\bhtml\b/i.test(contentType ?? '')) {
+    const title = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(t)?.[1] ?? /<h1[^>]*>([\s\S]*?)<\/h1>/i.exec(t)?.[1];
+    const message = title === undefined ? undefined : str(collapse(title.replace(/<[^>]*>/g, ' ')));
+    return { shape: 'html', reasons: [], truncated: truncatedByCap, ...(message === undefined ? {} : { message }) };
+  }
+  return { shape: 'text', reasons: [], truncated: truncatedByCap, message: collapse(t) };
+}
+
+function unescapeJsonString(s: string): string {
+  try {
+    return JSON.parse(`"${s}"`) as string;
+  } catch {
+    return s;
+  }
+}
+
+function collapse(s: string): string {
+  return s.replace(/\s+/g, ' ').trim();
+}
+
+function fromJson(data: unknown, truncated: boolean): ParsedErrorBody {
+  const root = obj(data);
+  if (root === undefined) return { shape: 'json', reasons: [], truncated };
+  // KMS: { metadata, resources: [ { errorMsg, reasons: [ { code, message, status, moreInfo } ] } ] }
+  const resources = root['resources'];
+  if (Array.isArray(resources)) {
+    const first = obj(resources[0]);
+    const rawReasons = first !== undefined && Array.isArray(first['reasons']) ? (first['reasons'] as unknown[]) : [];
+    const reasons: ErrorReason[] = [];
+    for (const r of rawReasons.slice(0, 20)) {
+      const o = obj(r);
+      if (o === undefined) continue;
+      const code = str(o['code']);
+      const message = str(o['message']);
+      const moreInfo = str(o['moreInfo']);
+      const status = typeof o['status'] === 'number' ? o['status'] : undefined;
+      reasons.push({
+        ...(code === undefined ? {} : { code }),
+        ...(message === undefined ? {} : { message }),
+        ...(status === undefined ? {} : { status }),
+        ...(moreInfo === undefined ? {} : { moreInfo }),
+      });
+    }
+    const errorMsg = first === undefined ? undefined : str(first['errorMsg']);
+    const reasonCode = reasons.find((r) => r.code !== undefined)?.code;
+    const reasonMsg = reasons.find((r) => r.message !== undefined)?.message;
+    const message = joinMessages(errorMsg, reasonMsg);
+    return {
+      shape: 'kms',
+      reasons,
+      truncated,
+      ...(reasonCode === undefined ? {} : { reasonCode }),
+      ...(message === undefined ? {} : { message }),
+    };
+  }
+  // IAM: { errorCode, errorMessage, errorDetails?, context: { requestId } }
+  if ('errorCode' in root || 'errorMessage' in root) {
+    const reasonCode = str(root['errorCode']);
+    const message = joinMessages(str(root['errorMessage']), str(root['errorDetails']));
+    const requestId = str(obj(root['context'])?.['requestId']);
+    return {
+      shape: 'iam',
+      reasons: reasonCode === undefined ? [] : [{ code: reasonCode }],
+      truncated,
+      ...(reasonCode === undefined ? {} : { reasonCode }),
+      ...(message === undefined ? {} : { message }),
+      ...(requestId === undefined ? {} : { requestId }),
+    };
+  }
+  const message = str(root['message']) ?? str(root['error_description']) ?? str(root['error']) ?? str(root['title']);
+  return { shape: 'json', reasons: [], truncated, ...(message === undefined ? {} : { message }) };
+}
+
+function joinMessages(a: string | undefined, b: string | undefined): string | undefined {
+  if (a === undefined) return b;
+  if (b === undefined || a.includes(b)) return a;
+  if (b.includes(a)) return b;
+  return `${a}: ${b}`;
+}
+
+// ---------------------------------------------------------------------------------------
+// Redaction
+
+const REDACTED = '[REDACTED]';
+
+/** Removes known secrets and anything that looks like a credential from text. */
+export type Redact = (text: string) => string;
+
+/**
+ * Builds a redactor. Besides the given secrets (API key, tokens; added later with
+ * `add`), it blanks `Bearer <anything>`, `apikey=<anything>`, `"access_token":"..."`-style
+ * fields and JWT-shaped strings, whoever they belong to.
+ */
+export function createRedactor(secrets: Iterable<string | undefined> = []): Redact & { add(secret: string | undefined): void } {
+  const known = new Set<string>();
+  const add = (s: string | undefined): void => {
+    // Very short values would redact ordinary words; real keys and tokens are long.
+    if (typeof s === 'string' && s.length >= 8) known.add(s);
+  };
+  for (const s of secrets) add(s);
+  const redact = (text: string): string => {
+    let out = String(text);
+    for (const s of known) out = out.split(s).join(REDACTED);
+    out = out.replace(/\b(Bearer|Basic)\s+[^\s"',;]+/gi, `$1 ${REDACTED}`);
+    out = out.replace(/((?:api_?key|access_token|refresh_token|token|password|secret)["']?\s*[:=]\s*["']?)[^\s"'&,;}]+/gi, `$1${REDACTED}`);
+    out = out.replace(/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g, REDACTED);
+    return out;
+  };
+  return Object.assign(redact, { add });
+}
+
+/**
+ * Makes server-provided text safe to print: redacted, control characters (terminal
+ * escapes) removed, white space collapsed, and cut to {@link SERVER_TEXT_MAX_CHARS}.
+ */
+export function safeServerText(text: string | undefined, redact: Redact): string | undefined {
+  if (text === undefined) return undefined;
+  // eslint-disable-next-line no-control-regex
+  const clean = collapse(redact(text.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069]/g, ' ')));
+  if (clean === '') return undefined;
+  return clean.length > SERVER_TEXT_MAX_CHARS ? `${clean.slice(0, SERVER_TEXT_MAX_CHARS - 1)}…` : clean;
+}

@@ -1,0 +1,257 @@
+/**
+ * Pure retry and gate policy for the key-management calls. No I/O, no timers, no
+ * `Date.now()`: every function takes the current time and a random source as inputs,
+ * so the decisions are table-tested (test/unit/retry-policy.test.ts).
+ *
+ * - {@link classify} turns one attempt's outcome into a tagged decision:
+ *   done / gated(notBefore) / retry(delayMs) / fail(reason).
+ * - {@link backoffDelay}: exponential backoff from 1 s doubling to a 30 s cap with
+ *   EQUAL jitter (half the exponential step fixed, half random). Equal rather than full
+ *   jitter so a retry never fires almost at once (full jitter can draw ~0 ms and hammer a
+ *   struggling service), while concurrent callers are still spread apart.
+ * - {@link parseRetryAfter}: `Retry-After` as delta-seconds or HTTP-date.
+ * - {@link parseGateTime}: the earliest sync time named in a 409 `REQ_TOO_EARLY_ERR`.
+ * - {@link gateDecision}: wait for the gate or stop now (exit 75).
+ */
+
+/** Limits of the transient-failure retry budget (DESIGN 5.2). */
+export interface RetryLimits {
+  /** Retries after the first attempt (network, 408, 429, 5xx but 501). */
+  readonly maxRetries: number;
+  /** No retry is scheduled to start later than this after the start of the call. */
+  readonly budgetMs: number;
+  /** First backoff step. */
+  readonly baseDelayMs: number;
+  /** Cap of one backoff step (also caps how long a Retry-After is honoured per step). */
+  readonly maxDelayMs: number;
+  /** Time limit of one HTTP attempt, headers and body. */
+  readonly attemptTimeoutMs: number;
+}
+
+export const DEFAULT_RETRY_LIMITS: RetryLimits = {
+  maxRetries: 4,
+  budgetMs: 120_000,
+  baseDelayMs: 1_000,
+  maxDelayMs: 30_000,
+  attemptTimeoutMs: 30_000,
+};
+
+/** Added to a gate time before retrying, for clock skew between us and the service. */
+export const GATE_MARGIN_MS = 5_000;
+/** Used when a 409 gate message names no (parseable) time: the gate is about an hour. */
+export const GATE_FALLBACK_MS = 3_600_000;
+/** A gate time further away than this is suspicious (reported, still treated as gated). */
+export const GATE_FAR_FUTURE_MS = 86_400_000;
+/** Longest minimum pause between two gated attempts (see {@link gateDecision}). */
+export const GATE_MIN_RETRY_CAP_MS = 60_000;
+
+/** The reason code of the sync time gate. */
+export const GATE_REASON_CODE = 'REQ_TOO_EARLY_ERR';
+
+/** What one attempt produced, as far as the policy cares. */
+export type AttemptOutcome =
+  | {
+      readonly kind: 'response';
+      readonly status: number;
+      /** Raw `Retry-After` header, if any. */
+      readonly retryAfter?: string;
+      /** First reason code of a KMS error body, if any. */
+      readonly reasonCode?: string;
+      /** The error message (first reason's message, else errorMsg), if any. */
+      readonly message?: string;
+    }
+  /** No HTTP response: refused, reset, DNS, TLS... `code` is e.g. ECONNREFUSED. */
+  | { readonly kind: 'network'; readonly code?: string }
+  /** The attempt ran past its time limit. */
+  | { readonly kind: 'timeout' };
+
+/** The state of the logical call that the decision depends on. */
+export interface ClassifyContext {
+  /** Current time, epoch ms. */
+  readonly now: number;
+  /** Start of the current retry budget window, epoch ms. */
+  readonly budgetStart: number;
+  /** Transient retries already spent in this window. */
+  readonly retriesUsed: number;
+  /** Whether a 401 may still be answered by refreshing the token once. */
+  readonly canRefreshToken: boolean;
+  /** Whether a 409 REQ_TOO_EARLY_ERR means "gated" (true for the sync call only). */
+  readonly gateApplies: boolean;
+  /** Uniform random number in [0, 1). */
+  readonly random: () => number;
+  readonly limits?: RetryLimits;
+}
+
+/** Why a call failed; `transient` failures map to exit 75, the others to exit 1. */
+export type FailReason =
+  | { readonly kind: 'status'; readonly status: number; readonly transient: false }
+  | { readonly kind: 'retries-exhausted'; readonly transient: true; readonly last: AttemptOutcome }
+  | { readonly kind: 'deadline'; readonly transient: true; readonly last: AttemptOutcome };
+
+export type Decision =
+  | { readonly kind: 'done' }
+  | { readonly kind: 'gated'; readonly notBefore: Date; readonly note?: GateNote }
+  /**
+   * Try again after `delayMs`. `refreshToken`: a 401, answered by refreshing the
+   * token once; it does not spend the transient budget. `source` says where the delay
+   * came from (for progress output).
+   */
+  | { readonly kind: 'retry'; readonly delayMs: number; readonly refreshToken: boolean; readonly source: 'backoff' | 'retry-after' | 'token-refresh' }
+  | { readonly kind: 'fail'; readonly reason: FailReason };
+
+/** Whether an HTTP status is transient (retried): 408, 429, and 5xx except 501. */
+export function isTransientStatus(status: number): boolean {
+  return status === 408 || status === 429 || (status >= 500 && status <= 599 && status !== 501);
+}
+
+/** Classifies one attempt. Pure. */
+export function classify(outcome: AttemptOutcome, ctx: ClassifyContext): Decision {
+  const limits = ctx.limits ?? DEFAULT_RETRY_LIMITS;
+  if (outcome.kind === 'response') {
+    const { status } = outcome;
+    if (status >= 200 && status <= 299) return { kind: 'done' };
+    if (status === 409 && ctx.gateApplies && outcome.reasonCode === GATE_REASON_CODE) {
+      const gate = parseGateTime(outcome.message, ctx.now);
+      return gate.note === undefined
+        ? { kind: 'gated', notBefore: gate.notBefore }
+        : { kind: 'gated', notBefore: gate.notBefore, note: gate.note };
+    }
+    if (status === 401 && ctx.canRefreshToken) {
+      return { kind: 'retry', delayMs: 0, refreshToken: true, source: 'token-refresh' };
+    }
+    if (!isTransientStatus(status)) return { kind: 'fail', reason: { kind: 'status', status, transient: false } };
+  }
+  // Transient: network error, timeout, 408, 429, 5xx but 501.
+  if (ctx.retriesUsed >= limits.maxRetries) {
+    return { kind: 'fail', reason: { kind: 'retries-exhausted', transient: true, last: outcome } };
+  }
+  const retryAfterMs = outcome.kind === 'response' ? parseRetryAfter(outcome.retryAfter, ctx.now) : undefined;
+  const backoff = backoffDelay(ctx.retriesUsed, ctx.random, limits);
+  // Honour Retry-After (it may be shorter or longer than our backoff); never retry
+  // sooner than it asks. A Retry-After past the budget ends the call below.
+  const delayMs = retryAfterMs ?? backoff;
+  if (ctx.now + delayMs > ctx.budgetStart + limits.budgetMs) {
+    return { kind: 'fail', reason: { kind: 'deadline', transient: true, last: outcome } };
+  }
+  return { kind: 'retry', delayMs, refreshToken: false, source: retryAfterMs === undefined ? 'backoff' : 'retry-after' };
+}
+
+/**
+ * Backoff before retry number `attempt + 1` (attempt 0 = the first retry), in ms:
+ * exp = min(cap, base * 2^attempt); delay = exp/2 + random() * exp/2 (equal jitter).
+ * With the defaults: [0.5,1) s, [1,2) s, [2,4) s, [4,8) s, [8,16) s, then [15,30) s.
+ */
+export function backoffDelay(attempt: number, random: () => number, limits: Pick<RetryLimits, 'baseDelayMs' | 'maxDelayMs'> = DEFAULT_RETRY_LIMITS): number {
+  const n = Number.isFinite(attempt) && attempt > 0 ? Math.floor(attempt) : 0;
+  // 2^n overflows to Infinity for large n; min() caps it either way.
+  const exp = Math.min(limits.maxDelayMs, limits.baseDelayMs * 2 ** Math.min(n, 60));
+  let r = random();
+  if (!(r >= 0)) r = 0; // NaN or negative from a broken source
+  if (r >= 1) r = 0.999_999;
+  return Math.round(exp / 2 + r * (exp / 2));
+}
+
+const IMF_FIXDATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+const RFC850_DATE = /^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), \d{2}-(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)-\d{2} \d{2}:\d{2}:\d{2} GMT$/;
+const ASCTIME_DATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$/;
+/** Longest Retry-After we parse as a number (a year); bigger is garbage. */
+const RETRY_AFTER_MAX_SECONDS = 31_536_000;
+
+/**
+ * Parses `Retry-After` (RFC 9110 10.2.3): delta-seconds or an HTTP-date. Returns the
+ * delay in ms from `now` (0 for a date in the past), or `undefined` for a missing or
+ * malformed header (then the caller uses its own backoff).
+ */
+export function parseRetryAfter(header: string | readonly string[] | undefined, now: number): number | undefined {
+  const raw = Array.isArray(header) ? header[0] : header;
+  if (typeof raw !== 'string') return undefined;
+  const v = raw.trim();
+  if (v === '' || v.length > 64) return undefined;
+  if (/^\d+$/.test(v)) {
+    const s = Number(v);
+    return s <= RETRY_AFTER_MAX_SECONDS ? s * 1000 : undefined;
+  }
+  if (!(IMF_FIXDATE.test(v) || RFC850_DATE.test(v) || ASCTIME_DATE.test(v))) return undefined;
+  const at = Date.parse(ASCTIME_DATE.test(v) ? `${v} GMT` : v);
+  if (!Number.isFinite(at)) return undefined;
+  return Math.max(0, at - now);
+}
+
+/** Why a gate time is not simply the one the service named. */
+export type GateNote = 'no-time-in-message' | 'time-in-the-past' | 'far-future';
+
+export interface GateTime {
+  readonly notBefore: Date;
+  readonly note?: GateNote;
+}
+
+const GATE_TIME_RE = /until at least\s+(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})/;
+
+/**
+ * The earliest sync time named in a 409 `REQ_TOO_EARLY_ERR` message ("... until at least
+ * 2026-11-28T21:38:43Z"). No parseable RFC 3339 time: now + 1 h. A time in the past
+ * (clock skew, or a stale message): now + {@link GATE_MARGIN_MS}. A time more than a day
+ * away: used as given, with a note so the output can say it is unusual.
+ */
+export function parseGateTime(message: string | undefined, now: number): GateTime {
+  const m = typeof message === 'string' ? GATE_TIME_RE.exec(message.slice(0, 4096)) : null;
+  const at = m === null ? NaN : rfc3339ToMs(m);
+  if (!Number.isFinite(at)) return { notBefore: new Date(now + GATE_FALLBACK_MS), note: 'no-time-in-message' };
+  if (at <= now) return { notBefore: new Date(now + GATE_MARGIN_MS), note: 'time-in-the-past' };
+  if (at - now > GATE_FAR_FUTURE_MS) return { notBefore: new Date(at), note: 'far-future' };
+  return { notBefore: new Date(at) };
+}
+
+function rfc3339ToMs(m: RegExpExecArray): number {
+  const [, y, mo, d, h, mi, s, frac, zone] = m as unknown as [string, string, string, string, string, string, string, string | undefined, string];
+  const year = Number(y);
+  const month = Number(mo);
+  const day = Number(d);
+  const hour = Number(h);
+  const minute = Number(mi);
+  const second = Number(s);
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 60) return NaN;
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (day > daysInMonth) return NaN;
+  let offsetMin = 0;
+  if (zone !== 'Z' && zone !== 'z') {
+    const sign = zone.startsWith('-') ? -1 : 1;
+    const oh = Number(zone.slice(1, 3));
+    const om = Number(zone.slice(4, 6));
+    if (oh > 23 || om > 59) return NaN;
+    offsetMin = sign * (oh * 60 + om);
+  }
+  const ms = frac === undefined ? 0 : Math.floor(Number(`0${frac}`) * 1000);
+  // A leap second (:60) is read as the next second.
+  return Date.UTC(year, month - 1, day, hour, minute, Math.min(second, 59)) + (second === 60 ? 1000 : 0) + ms - offsetMin * 60_000;
+}
+
+/** Inputs of {@link gateDecision}. */
+export interface GateContext {
+  readonly now: number;
+  /** Start of the logical call, epoch ms (the --max-wait window starts here). */
+  readonly start: number;
+  /** --max-wait in ms; 0 means never wait for the gate. */
+  readonly maxWaitMs: number;
+  /** Gate waits already done in this call (spaces out repeated 409s). */
+  readonly gateWaits: number;
+  readonly marginMs?: number;
+}
+
+export type GateDecision =
+  | { readonly kind: 'wait'; readonly untilMs: number }
+  | { readonly kind: 'stop' };
+
+/**
+ * Wait for the gate when it opens (plus a skew margin) within --max-wait of the start of
+ * the call; otherwise stop now. Repeated 409s after waiting are spaced at least
+ * 5 s, 10 s, 20 s ... (capped at a minute) apart, so a service whose clock disagrees
+ * with ours is never called in a tight loop.
+ */
+export function gateDecision(notBefore: Date, ctx: GateContext): GateDecision {
+  const margin = ctx.marginMs ?? GATE_MARGIN_MS;
+  const minPause = Math.min(GATE_MIN_RETRY_CAP_MS, margin * 2 ** Math.min(ctx.gateWaits, 20));
+  const untilMs = Math.max(notBefore.getTime() + margin, ctx.now + minPause);
+  if (ctx.maxWaitMs <= 0 || untilMs > ctx.start + ctx.maxWaitMs) return { kind: 'stop' };
+  return { kind: 'wait', untilMs };
+}
