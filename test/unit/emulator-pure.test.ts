@@ -1,0 +1,99 @@
+import fc from 'fast-check';
+import { EmulatorClock, rfc3339CeilSeconds } from '../../src/emulator/clock';
+import { FaultQueues, parseFault } from '../../src/emulator/faults';
+import { signJwt, verifyJwt } from '../../src/emulator/jwt';
+import { applyRegistrationQuery, crnPatternToRegExp, isQueryError, parseRegistrationQuery } from '../../src/emulator/registrations-query';
+import { redactPath } from '../../src/emulator/request-log';
+import { decodeKeyRef, matchRoute } from '../../src/emulator/routes';
+
+test('clock: frozen, set, advance, real time', () => {
+  let real = 1000;
+  const c = new EmulatorClock(undefined, () => real);
+  expect(c.now()).toBe(1000);
+  c.advance(500);
+  real = 2000;
+  expect(c.now()).toBe(2500);
+  c.set(new Date(10_000));
+  real = 9999;
+  expect(c.now()).toBe(10_000);
+  c.advance(1);
+  expect(c.now()).toBe(10_001);
+  c.useRealTime();
+  expect(c.now()).toBe(9999);
+  expect(() => c.set(NaN)).toThrow(RangeError);
+});
+
+test('rfc3339CeilSeconds rounds up and never earlier than the instant', () => {
+  expect(rfc3339CeilSeconds(Date.parse('2026-11-28T21:38:43Z'))).toBe('2026-11-28T21:38:43Z');
+  expect(rfc3339CeilSeconds(Date.parse('2026-11-28T21:38:43.001Z'))).toBe('2026-11-28T21:38:44Z');
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 4_000_000_000_000 }), (ms) => {
+      const s = rfc3339CeilSeconds(ms);
+      return /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(s) && Date.parse(s) >= ms && Date.parse(s) - ms < 1000;
+    }),
+  );
+});
+
+test('jwt: round trip, tamper, expiry', () => {
+  const secret = Buffer.from('s'.repeat(32));
+  const t = signJwt({ iat: 100, exp: 200, sub: 'x' }, secret);
+  expect(verifyJwt(t, secret, 150)).toEqual({ ok: true, claims: { iat: 100, exp: 200, sub: 'x' } });
+  expect(verifyJwt(t, secret, 200)).toEqual({ ok: false, reason: 'expired' });
+  expect(verifyJwt(t, Buffer.from('o'.repeat(32)), 150)).toEqual({ ok: false, reason: 'bad-signature' });
+  expect(verifyJwt(`${t}x`, secret, 150).ok).toBe(false);
+  fc.assert(fc.property(fc.string(), (s) => verifyJwt(s, secret, 0).ok === false));
+});
+
+test('routes', () => {
+  const q = new URLSearchParams();
+  expect(matchRoute('POST', '/identity/token', q)).toEqual({ kind: 'route', route: 'iam.token' });
+  expect(matchRoute('POST', '/api/v2/keys/abc-1/actions/sync', q)).toEqual({ kind: 'route', route: 'keys.sync', keyRef: 'abc-1' });
+  expect(matchRoute('POST', '/api/v2/keys/abc-1/actions/rotate', q)).toEqual({ kind: 'route', route: 'keys.action', keyRef: 'abc-1', action: 'rotate' });
+  expect(matchRoute('POST', '/api/v2/keys/abc-1', new URLSearchParams('action=disable'))).toMatchObject({ route: 'keys.action', action: 'disable' });
+  expect(matchRoute('GET', '/api/v2/keys/abc-1/metadata', q)).toMatchObject({ route: 'keys.metadata' });
+  expect(matchRoute('GET', '/api/v2/keys/registrations', q)).toMatchObject({ route: 'registrations.all' });
+  expect(matchRoute('GET', '/api/v2/keys/k/registrations', q)).toMatchObject({ route: 'registrations.key' });
+  expect(matchRoute('GET', '/api/v2/keys/k/actions/sync', q)).toMatchObject({ kind: 'method-not-allowed', allow: 'POST' });
+  expect(matchRoute('GET', '/__emulator/log', q)).toEqual({ kind: 'admin', subpath: 'log' });
+  expect(matchRoute('GET', '/api/v2/keys/../x', q)).toMatchObject({ kind: 'bad-path' });
+  expect(matchRoute('GET', '/api/v3/x', q)).toEqual({ kind: 'not-found' });
+  fc.assert(
+    fc.property(fc.string(), fc.constantFrom('GET', 'POST', 'DELETE'), (path, method) => {
+      matchRoute(method, `/api/v2/keys/${path}`, q); // never throws
+      const r = decodeKeyRef(path);
+      return !r.ok || (!r.value.includes('/') && !r.value.includes('..'));
+    }),
+  );
+});
+
+test('registration query parsing and paging', () => {
+  const parsed = parseRegistrationQuery(new URLSearchParams('limit=2&offset=1&totalCount=true'));
+  expect(isQueryError(parsed)).toBe(false);
+  const items = ['a', 'b', 'c', 'd'].map((x, i) => ({ resourceCrn: `crn:v1:x:${x}`, preventKeyDeletion: i % 2 === 0 }));
+  if (!isQueryError(parsed)) expect(applyRegistrationQuery(items, parsed)).toEqual({ page: [items[1], items[2]], total: 4 });
+  expect(parseRegistrationQuery(new URLSearchParams('limit=5001'))).toMatchObject({ parameter: 'limit' });
+  expect(parseRegistrationQuery(new URLSearchParams('limit=0'))).toMatchObject({ parameter: 'limit' });
+  expect(crnPatternToRegExp('crn:v1:*:bucket:a.b').test('crn:v1:x:y:bucket:a.b')).toBe(true);
+  expect(crnPatternToRegExp('crn:v1:*:bucket:a.b').test('crn:v1:x:y:bucket:aXb')).toBe(false);
+});
+
+test('faults: validation and queue order', () => {
+  expect(parseFault({ status: 503, times: 2 }, 'f')).toEqual({ status: 503, times: 2 });
+  expect(() => parseFault({ headers: { 'Bad Name': 'x' } }, 'f')).toThrow(/f\.headers/);
+  expect(() => parseFault({ headers: { 'Retry-After': 'a\nb' } }, 'f')).toThrow(/f\.headers\.Retry-After/);
+  const q = new FaultQueues();
+  q.add('*', [{ status: 500 }]);
+  q.add('keys.sync', [{ status: 502, times: 2 }]);
+  expect(q.take('keys.sync')?.status).toBe(502);
+  expect(q.take('keys.sync')?.status).toBe(502);
+  expect(q.take('keys.sync')?.status).toBe(500);
+  expect(q.take('keys.sync')).toBeUndefined();
+});
+
+test('redactPath removes secret-looking query values, JWTs and known secrets', () => {
+  expect(redactPath('/identity/token?apikey=abc&x=1')).toBe('/identity/token?apikey=<redacted>&x=1');
+  expect(redactPath('/a?access_token=eyJabc.def.ghi')).toBe('/a?access_token=<redacted>');
+  expect(redactPath('/api/v2/keys/eyJhbGciOi.eyJzdWIi.sig')).toBe('/api/v2/keys/<redacted>');
+  expect(redactPath('/api/v2/keys/MY-SECRET-KEY', ['MY-SECRET-KEY'])).toBe('/api/v2/keys/<redacted>');
+  expect(redactPath('/x?urlEncodedResourceCRNQuery=crn%3Av1')).toBe('/x?urlEncodedResourceCRNQuery=crn%3Av1');
+});
