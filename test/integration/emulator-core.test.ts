@@ -246,6 +246,12 @@ describe('sync and its time gate', () => {
       const gone = await kms(custom.url, tok, 'POST', '/api/v2/keys/22222222-2222-4222-8222-222222222222/actions/sync');
       expect(gone.status).toBe(410);
       expect(gone.json.resources[0].reasons[0].code).toBe('KEY_DELETED_ERR');
+      const goneGet = await kms(custom.url, tok, 'GET', '/api/v2/keys/22222222-2222-4222-8222-222222222222');
+      expect(goneGet.status).toBe(410);
+      const goneMeta = await kms(custom.url, tok, 'GET', '/api/v2/keys/22222222-2222-4222-8222-222222222222/metadata');
+      expect(goneMeta.json.resources[0]).toMatchObject({ state: 5, deleted: true });
+      const stdRotate = await kms(custom.url, tok, 'POST', '/api/v2/keys/11111111-1111-4111-8111-111111111111/actions/rotate');
+      expect(stdRotate.status).toBe(422);
       const pre = await kms(custom.url, tok, 'POST', '/api/v2/keys/33333333-3333-4333-8333-333333333333/actions/sync');
       expect(pre.status).toBe(409);
       expect(pre.json.resources[0].reasons[0].code).toBe('KEY_ACTION_INVALID_STATE_ERR');
@@ -309,7 +315,27 @@ describe('close()', () => {
     await expect(call(e.url, 'GET', '/__emulator/clock')).rejects.toThrow();
   });
 
-  test('refuses a non-loopback host', async () => {
+  test('refuses a non-loopback host and bad options', async () => {
     await expect(startEmulator({ host: '0.0.0.0' })).rejects.toThrow(/loopback/);
+    await expect(startEmulator({ port: -1 })).rejects.toThrow(/^port: invalid value -1/);
+    await expect(startEmulator({ gateSeconds: NaN })).rejects.toThrow(/^gateSeconds/);
+    await expect(startEmulator({ seed: { instances: [], keys: [], apiKeys: [] } })).rejects.toThrow(/^seed: \$\.apiKeys/);
+  });
+
+  test('a seed can start with a closed gate', async () => {
+    const e = await startEmulator({
+      now: T0,
+      seed: {
+        instances: [{ id: KP_INSTANCE, kind: 'key-protect', region: 'us-south' }],
+        keys: [{ id: PAYMENTS_KEY, instanceId: KP_INSTANCE, name: 'p', lastSyncDate: '2026-11-28T20:30:00Z' }],
+        apiKeys: [DEMO_KEY],
+      },
+    });
+    try {
+      const r = await kms(e.url, await token(e.url), 'POST', `/api/v2/keys/${PAYMENTS_KEY}/actions/sync`);
+      expect(r.json.resources[0].reasons[0].message).toMatch(/until at least 2026-11-28T21:30:00Z$/);
+    } finally {
+      await e.close();
+    }
   });
 });
