@@ -8,7 +8,7 @@ import { TokenIssuer } from './iam';
 import { handleKms } from './kms-api';
 import { genericIamError, genericKmsError, htmlPage, jsonReply, kmsError, type Reply } from './reply';
 import { cleanLogValue, redactPath, RequestLog, type RequestLogEntry } from './request-log';
-import { matchRoute, type RouteName } from './routes';
+import { matchRoute, type KeyAction, type RouteName } from './routes';
 import { DEFAULT_SEED, parseSeed, type Seed } from './seed';
 import { EmulatorState } from './state';
 
@@ -233,7 +233,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   };
 
   /** Runs the real handler of an API route. */
-  const handleRoute = (x: Exchange, match: { route: RouteName; keyRef?: string; action?: import('./routes').KeyAction }, query: URLSearchParams, body: Buffer): Reply => {
+  const handleRoute = (x: Exchange, match: { route: RouteName; keyRef?: string; action?: KeyAction }, query: URLSearchParams, body: Buffer): Reply => {
     if (match.route === 'iam.token') return tokens.handle(headerValue(x.req, 'content-type'), body, clock.now());
     const request = {
       route: match.route,

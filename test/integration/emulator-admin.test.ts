@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import * as net from 'node:net';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/server';
 import { call, kms, PAYMENTS_KEY, token } from './emulator-helpers';
@@ -151,5 +152,28 @@ describe('hostile input never crashes the server', () => {
     expect(out).toMatch(/^HTTP\/1\.1 401/);
     expect(out).toMatch(/correlation-id: [0-9a-f-]{36}/);
     expect((await call(emu.url, 'GET', '/__emulator/clock')).status).toBe(200);
+  });
+
+  test('property: arbitrary key references, queries and admin bodies always get a clean answer', async () => {
+    const tok = await token(emu.url);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.string({ maxLength: 120 }),
+        fc.constantFrom('', '/actions/sync', '/actions/rotate', '/metadata', '/registrations', '/actions/x'),
+        fc.constantFrom<'GET' | 'POST'>('GET', 'POST'),
+        fc.string({ maxLength: 60 }),
+        async (ref, suffix, method, q) => {
+          const r = await kms(emu.url, tok, method, `/api/v2/keys/${encodeURIComponent(ref)}${suffix}?limit=${encodeURIComponent(q)}`);
+          expect(r.status).toBeGreaterThanOrEqual(200);
+          expect(r.status).toBeLessThan(500);
+          if (r.status >= 400) expect(r.json.metadata.collectionType).toBe('application/vnd.ibm.kms.error+json');
+          const a = await call(emu.url, 'POST', '/__emulator/faults', { body: q });
+          expect([200, 400]).toContain(a.status);
+        },
+      ),
+      { numRuns: 60 },
+    );
+    await call(emu.url, 'DELETE', '/__emulator/faults');
+    expect((await kms(emu.url, tok, 'GET', `/api/v2/keys/${PAYMENTS_KEY}`)).status).toBe(200);
   });
 });
