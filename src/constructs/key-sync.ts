@@ -59,6 +59,12 @@ export interface KeySyncProps extends KeySyncOptions {
  * The Terraform resource name is the construct path under the stack joined with `_`,
  * with a final id `Sync` written `sync`: `key.sync()` on key `PaymentsKey` gives
  * `null_resource.PaymentsKey_sync`.
+ *
+ * The command refers to the CLI by a path relative to the stack directory (where
+ * Terraform runs provisioners), so the stack directory can be applied on another machine.
+ * Note that cdktf's default local backend writes an absolute state path into the stack;
+ * declare `new LocalBackend(stack, { path: 'terraform.<stack>.tfstate' })` (or a remote
+ * backend) to keep the directory free of synth-machine paths.
  */
 export class KeySync extends Construct {
   /** The key being synced. */
