@@ -1,0 +1,121 @@
+import { DEFAULT_MAX_WAIT_SECONDS, HELP, parseCommand, type Command } from '../../src/cli/args';
+
+const INST = '0f6d2a8e-4b1c-4e7a-9c3d-5a8b7e6f1d20';
+const KEY = '4a1e9c37-8d2b-4f60-b5a3-2c7d9e1f0b84';
+const CANARY = 'CANARY-apikey-args-0123456789';
+const ENV = { IBMCLOUD_API_KEY: CANARY };
+const base = ['sync', '--instance-id', INST, '--key-id', KEY];
+
+function usageMessage(c: Command): string {
+  if (c.kind !== 'usage-error') throw new Error(`expected a usage error, got ${c.kind}`);
+  return c.message;
+}
+
+describe('commands', () => {
+  test.each<[string[], string]>([
+    [[], 'usage-error'],
+    [['--help'], 'help'], [['-h'], 'help'], [['help'], 'help'], [['help', 'sync'], 'help'],
+    [['--version'], 'version'], [['-V'], 'version'], [['version'], 'version'],
+    [['sync', '--help'], 'help'], [['registrations', '-h'], 'help'],
+    [['emulator', '--port', '0'], 'emulator'],
+    [['frobnicate'], 'usage-error'], [['--frob'], 'usage-error'],
+  ])('%j -> %s', (argv, kind) => {
+    expect(parseCommand(argv, {}).kind).toBe(kind);
+  });
+
+  test('emulator flags are passed through untouched', () => {
+    expect(parseCommand(['emulator', '--seed', 'x.json', '--weird'], {})).toEqual({ kind: 'emulator', argv: ['--seed', 'x.json', '--weird'] });
+  });
+});
+
+describe('sync: valid', () => {
+  test.each<[string, string[], Record<string, string>, Record<string, unknown>]>([
+    ['region, defaults', [...base, '--region', 'us-south'], ENV, { baseUrl: 'https://us-south.kms.cloud.ibm.com', endpointSource: '--region', maxWaitSeconds: DEFAULT_MAX_WAIT_SECONDS, json: false, verifyRegistrations: false, keyId: KEY, instanceId: INST, timeScale: 1 }],
+    ['private key protect', [...base, '--region', 'eu-de', '--private'], ENV, { baseUrl: 'https://private.eu-de.kms.cloud.ibm.com' }],
+    ['hpcs with port', [...base, '--region', 'us-south', '--service', 'hpcs', '--port', '9730'], ENV, { baseUrl: 'https://api.us-south.hs-crypto.cloud.ibm.com:9730' }],
+    ['hpcs without port', [...base, '--region', 'us-east', '--service', 'hpcs'], ENV, { baseUrl: `https://${INST}.api.us-east.hs-crypto.appdomain.cloud` }],
+    ['endpoint', [...base, '--endpoint', 'http://127.0.0.1:4000/'], ENV, { baseUrl: 'http://127.0.0.1:4000', endpointSource: '--endpoint' }],
+    ['env endpoint only', base, { ...ENV, IBMCLOUD_KP_API_ENDPOINT: 'http://localhost:5000' }, { baseUrl: 'http://localhost:5000', endpointSource: 'IBMCLOUD_KP_API_ENDPOINT', notes: [] }],
+    ['env endpoint overrides region', [...base, '--region', 'us-south'], { ...ENV, IBMCLOUD_KP_API_ENDPOINT: 'http://127.0.0.1:5000' }, { baseUrl: 'http://127.0.0.1:5000', notes: ['IBMCLOUD_KP_API_ENDPOINT overrides --region: using http://127.0.0.1:5000'] }],
+    ['alias, key ring, max-wait, json, verify', ['sync', '--instance-id', INST, '--key-id', 'payments-root', '--region', 'us-south', '--key-ring', 'ring-1', '--max-wait', '0', '--json', '--verify-registrations'], ENV, { keyId: 'payments-root', keyRing: 'ring-1', maxWaitSeconds: 0, json: true, verifyRegistrations: true }],
+    ['--flag=value form', ['sync', `--instance-id=${INST}`, `--key-id=${KEY}`, '--region=us-south', '--max-wait=3600'], ENV, { maxWaitSeconds: 3600 }],
+    ['IC_API_KEY', [...base, '--region', 'us-south'], { IC_API_KEY: CANARY }, { credentials: { kind: 'api-key', apiKey: CANARY, iamBaseUrl: 'https://iam.cloud.ibm.com', envName: 'IC_API_KEY' } }],
+    ['IAM endpoint with path', [...base, '--region', 'us-south'], { ...ENV, IBMCLOUD_IAM_API_ENDPOINT: 'http://127.0.0.1:9/identity/token' }, { credentials: { kind: 'api-key', apiKey: CANARY, iamBaseUrl: 'http://127.0.0.1:9', envName: 'IBMCLOUD_API_KEY' } }],
+    ['static token, Bearer stripped', [...base, '--region', 'us-south'], { IBMCLOUD_IAM_TOKEN: 'Bearer abc.def.ghi' }, { credentials: { kind: 'token', token: 'abc.def.ghi', envName: 'IBMCLOUD_IAM_TOKEN' } }],
+    ['IC_IAM_TOKEN', [...base, '--region', 'us-south'], { IC_IAM_TOKEN: 'tok123' }, { credentials: { kind: 'token', token: 'tok123', envName: 'IC_IAM_TOKEN' } }],
+    ['API key wins over a token', [...base, '--region', 'us-south'], { ...ENV, IBMCLOUD_IAM_TOKEN: 'tok' }, { credentials: { kind: 'api-key', apiKey: CANARY, iamBaseUrl: 'https://iam.cloud.ibm.com', envName: 'IBMCLOUD_API_KEY' } }],
+    ['test hooks', [...base, '--region', 'us-south'], { ...ENV, KEY_SYNC_TIME_SCALE: '0.001', KEY_SYNC_ATTEMPT_TIMEOUT_MS: '500' }, { timeScale: 0.001, attemptTimeoutMs: 500 }],
+  ])('%s', (_n, argv, env, expected) => {
+    const c = parseCommand(argv, env);
+    expect(c.kind).toBe('sync');
+    if (c.kind === 'sync') expect(c.config).toMatchObject(expected);
+  });
+});
+
+describe('sync: usage errors name the flag, the value and the fix', () => {
+  test.each<[string, string[], Record<string, string | undefined>, RegExp]>([
+    ['unknown flag', [...base, '--region', 'us-south', '--force'], ENV, /unknown flag --force for `key-sync sync`/],
+    ['credentials as a flag', [...base, '--region', 'us-south', '--api-key', 'x'], ENV, /unknown flag --api-key/],
+    ['missing key id', ['sync', '--instance-id', INST, '--region', 'us-south'], ENV, /--key-id is required/],
+    ['empty key id', ['sync', '--instance-id', INST, '--key-id', '', '--region', 'us-south'], ENV, /--key-id is required/],
+    ['flag without value', ['sync', '--instance-id', INST, '--key-id'], ENV, /--key-id needs a value/],
+    ['switch with a value', [...base, '--region', 'us-south', '--json=yes'], ENV, /--json takes no value/],
+    ['positional', [...base, '--region', 'us-south', 'extra'], ENV, /unexpected argument "extra"/],
+    ['bad key id', ['sync', '--instance-id', INST, '--key-id', 'not a key!', '--region', 'us-south'], ENV, /--key-id "not a key!" is neither a key UUID nor a valid alias; use/],
+    ['reserved alias', ['sync', '--instance-id', INST, '--key-id', 'keys', '--region', 'us-south'], ENV, /--key-id "keys" is a word the key service reserves/],
+    ['path traversal', ['sync', '--instance-id', INST, '--key-id', '../../etc', '--region', 'us-south'], ENV, /--key-id "..\/..\/etc" is neither/],
+    ['two key ids', [...base, '--key-id', KEY, '--region', 'us-south'], ENV, /--key-id given 2 times/],
+    ['missing instance', ['sync', '--key-id', KEY, '--region', 'us-south'], ENV, /--instance-id is required/],
+    ['bad instance', ['sync', '--instance-id', 'abc', '--key-id', KEY, '--region', 'us-south'], ENV, /--instance-id "abc" is not an instance UUID/],
+    ['no endpoint', base, ENV, /no endpoint: give --region/],
+    ['region and endpoint', [...base, '--region', 'us-south', '--endpoint', 'https://x.example'], ENV, /either --endpoint URL or --region REGION, not both/],
+    ['bad region', [...base, '--region', 'mars-1'], ENV, /--region "mars-1" is not a Key Protect region; use one of us-south/],
+    ['hpcs region', [...base, '--region', 'jp-osa', '--service', 'hpcs'], ENV, /--region "jp-osa" is not a Hyper Protect Crypto Services region/],
+    ['bad service', [...base, '--region', 'us-south', '--service', 'vault'], ENV, /--service "vault" is not a service; use key-protect or hpcs/],
+    ['port without hpcs', [...base, '--region', 'us-south', '--port', '9000'], ENV, /--port is only for --service hpcs/],
+    ['bad port', [...base, '--region', 'us-south', '--service', 'hpcs', '--port', '80'], ENV, /--port "80" is not an HPCS key-management port; use a whole number from 8000 to 19999/],
+    ['port not a number', [...base, '--region', 'us-south', '--service', 'hpcs', '--port', '9k'], ENV, /--port "9k"/],
+    ['service without region', [...base, '--endpoint', 'https://x.example', '--service', 'hpcs'], ENV, /go with --region/],
+    ['private without region', [...base, '--private'], { ...ENV, IBMCLOUD_KP_API_ENDPOINT: 'http://127.0.0.1:1' }, /need --region/],
+    ['http endpoint', [...base, '--endpoint', 'http://kms.example.com'], ENV, /--endpoint "http:\/\/kms.example.com" sends credentials over plain http to the non-loopback host/],
+    ['http env endpoint', [...base, '--region', 'us-south'], { ...ENV, IBMCLOUD_KP_API_ENDPOINT: 'http://10.1.2.3' }, /IBMCLOUD_KP_API_ENDPOINT "http:\/\/10.1.2.3" sends credentials over plain http/],
+    ['http IAM endpoint', [...base, '--region', 'us-south'], { ...ENV, IBMCLOUD_IAM_API_ENDPOINT: 'http://iam.example.com' }, /IBMCLOUD_IAM_API_ENDPOINT "http:\/\/iam.example.com" sends credentials over plain http/],
+    ['bad key ring', [...base, '--region', 'us-south', '--key-ring', 'a b'], ENV, /--key-ring "a b" is not a valid key ring id/],
+    ['max-wait not a number', [...base, '--region', 'us-south', '--max-wait', '15m'], ENV, /--max-wait "15m" is not a whole number of seconds; give a whole number/],
+    ['max-wait negative', [...base, '--region', 'us-south', '--max-wait', '-1'], ENV, /--max-wait/],
+    ['max-wait too big', [...base, '--region', 'us-south', '--max-wait', '999999'], ENV, /--max-wait "999999" is outside 0-86400/],
+    ['no credentials', [...base, '--region', 'us-south'], {}, /no IBM Cloud credentials in the environment; export IBMCLOUD_API_KEY/],
+    ['blank credentials', [...base, '--region', 'us-south'], { IBMCLOUD_API_KEY: '  ' }, /no IBM Cloud credentials/],
+    ['API key with a space', [...base, '--region', 'us-south'], { IBMCLOUD_API_KEY: `${CANARY} x` }, /IBMCLOUD_API_KEY contains spaces/],
+    ['token with a newline', [...base, '--region', 'us-south'], { IBMCLOUD_IAM_TOKEN: 'abc\ndef' }, /IBMCLOUD_IAM_TOKEN is not a bearer token/],
+    ['bad time scale', [...base, '--region', 'us-south'], { ...ENV, KEY_SYNC_TIME_SCALE: '0' }, /KEY_SYNC_TIME_SCALE "0"/],
+    ['bad attempt timeout', [...base, '--region', 'us-south'], { ...ENV, KEY_SYNC_ATTEMPT_TIMEOUT_MS: '1.5' }, /KEY_SYNC_ATTEMPT_TIMEOUT_MS "1.5"/],
+  ])('%s', (_n, argv, env, re) => {
+    const msg = usageMessage(parseCommand(argv, env));
+    expect(msg).toMatch(re);
+    expect(msg).not.toContain(CANARY);
+  });
+});
+
+describe('registrations', () => {
+  test('all keys, one key, CRN filter', () => {
+    const all = parseCommand(['registrations', '--instance-id', INST, '--region', 'us-south', '--json'], ENV);
+    expect(all).toMatchObject({ kind: 'registrations', config: { instanceId: INST, json: true } });
+    if (all.kind === 'registrations') expect(all.config.keyId).toBeUndefined();
+    const crn = 'crn:v1:bluemix:public:cloud-object-storage:global:a/123:*:bucket:*';
+    expect(parseCommand(['registrations', '--instance-id', INST, '--key-id', KEY, '--crn', crn, '--region', 'us-south'], ENV)).toMatchObject({ kind: 'registrations', config: { keyId: KEY, crnQuery: crn } });
+  });
+  test.each<[string[], RegExp]>([
+    [['registrations', '--instance-id', INST, '--region', 'us-south', '--crn', 'bucket'], /--crn "bucket" is not a CRN query/],
+    [['registrations', '--instance-id', INST, '--region', 'us-south', '--max-wait', '3'], /unknown flag --max-wait for `key-sync registrations`/],
+    [['registrations', '--region', 'us-south'], /--instance-id is required/],
+  ])('%j', (argv, re) => {
+    expect(usageMessage(parseCommand(argv, ENV))).toMatch(re);
+  });
+});
+
+test('help documents defaults, env vars and exit codes', () => {
+  for (const s of ['--max-wait SECONDS', 'default 900', '0 = never wait', '30 s', 'at most 4 times', '2 minutes', 'IBMCLOUD_API_KEY', 'IC_API_KEY', 'IBMCLOUD_IAM_API_ENDPOINT', 'IBMCLOUD_IAM_TOKEN', 'IC_IAM_TOKEN', 'IBMCLOUD_KP_API_ENDPOINT', 'KEY_SYNC_TIME_SCALE', '  75 ', '  2 ', '  1 ', '  0 ']) {
+    expect(HELP).toContain(s);
+  }
+});
