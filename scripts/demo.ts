@@ -1,0 +1,221 @@
+/**
+ * `npm start`: the whole flow of DESIGN §3 on this machine, with no cloud account.
+ *
+ *  1. start the emulator (IAM + key management) on a free loopback port;
+ *  2. synthesize main.ts pointed at it;
+ *  3. apply: real terraform/tofu when one is on PATH, else run each KeySync's
+ *     synthesized local-exec command exactly as Terraform would (stand-in);
+ *  4. change one declared input an hour later: only that key's hash changes, it re-syncs;
+ *  5. change it again at once: the sync is gated (exit 75, resource tainted); an hour
+ *     later the next apply retries it and it goes through;
+ *  then print a summary and exit 0 (non-zero if any step did not behave as it must).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { App } from 'cdktf';
+import { DemoStack, DEMO_STACK_NAME } from '../main';
+import { startEmulator, type RunningEmulator } from '../src/emulator/server';
+import { DEFAULT_SEED } from '../src/emulator/seed';
+import { emptyState, standInApply, type ApplyReport, type StandInState } from './lib/stand-in-terraform';
+
+const OUTDIR = path.resolve(process.env.KEY_SYNC_DEMO_OUTDIR ?? 'cdktf.out');
+const STACK_DIR = path.join(OUTDIR, 'stacks', DEMO_STACK_NAME);
+const HOUR_MS = 3600_000;
+
+interface Row {
+  readonly step: string;
+  readonly resource: string;
+  readonly action: string;
+  readonly exit: string;
+  readonly outcome: string;
+}
+
+const rows: Row[] = [];
+const problems: string[] = [];
+
+function say(line = ''): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function expect(cond: boolean, what: string): void {
+  if (!cond) problems.push(what);
+}
+
+/** Environment for the apply: the emulator's endpoints and demo API key, nothing inherited that could point elsewhere. */
+function applyEnv(emulator: RunningEmulator): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!/^(IBMCLOUD_|IC_|KEY_SYNC_)/.test(k)) env[k] = v;
+  }
+  env.IBMCLOUD_API_KEY = DEFAULT_SEED.apiKeys[0];
+  env.IBMCLOUD_IAM_API_ENDPOINT = emulator.url;
+  return env;
+}
+
+function synth(emulatorUrl: string, paymentsRotation: string): Record<string, string> {
+  const app = new App({ outdir: OUTDIR });
+  new DemoStack(app, DEMO_STACK_NAME, { KEY_SYNC_DEMO_ENDPOINT: emulatorUrl, KEY_SYNC_DEMO_PAYMENTS_ROTATION: paymentsRotation });
+  app.synth();
+  const json = JSON.parse(readFileSync(path.join(STACK_DIR, 'cdk.tf.json'), 'utf8')) as {
+    resource: { null_resource: Record<string, { triggers: Record<string, string> }> };
+  };
+  const hashes: Record<string, string> = {};
+  for (const [name, r] of Object.entries(json.resource.null_resource)) hashes[`null_resource.${name}`] = r.triggers.sync_hash;
+  return hashes;
+}
+
+function terraformOnPath(): string | undefined {
+  const candidates = [process.env.TERRAFORM_BINARY_NAME, 'terraform', 'tofu'].filter((c): c is string => !!c);
+  for (const c of candidates) {
+    const r = spawnSync(c, ['version'], { stdio: 'ignore', env: { ...process.env, CHECKPOINT_DISABLE: '1' } });
+    if (r.status === 0) return c;
+  }
+  return undefined;
+}
+
+/**
+ * The binary to apply with, or why the stand-in is used instead: a binary counts only
+ * when `init` succeeds, which needs the hashicorp/null provider (network or a mirror).
+ */
+function chooseApplier(env: NodeJS.ProcessEnv): { binary?: string; why: string } {
+  const binary = terraformOnPath();
+  if (!binary) return { why: 'no terraform or tofu on PATH' };
+  const init = spawnSync(binary, ['init', '-input=false', '-no-color'], { cwd: STACK_DIR, env, encoding: 'utf8' });
+  if (init.status !== 0) {
+    return { why: `${binary} is on PATH but \`${binary} init\` failed (it needs the hashicorp/null provider: no network or provider mirror here)` };
+  }
+  return { binary, why: `${binary} init succeeded` };
+}
+
+/** One line of what the CLI said (its last non-empty line: the outcome). */
+function outcomeLine(r: { stdout?: string; stderr?: string }): string {
+  const lines = `${r.stdout ?? ''}\n${r.stderr ?? ''}`.split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines[lines.length - 1] ?? '';
+}
+
+function short(hash: string): string {
+  return `${hash.slice(0, 12)}…`;
+}
+
+async function apply(step: string, state: StandInState, env: NodeJS.ProcessEnv, binary: string | undefined): Promise<ApplyReport> {
+  if (binary) {
+    const run = spawnSync(binary, ['apply', '-auto-approve', '-input=false', '-no-color'], { cwd: STACK_DIR, env, encoding: 'utf8' });
+    const report: ApplyReport = {
+      ok: run.status === 0,
+      state,
+      resources: [{ address: '(all)', action: 'create', reason: `${binary} apply`, exitCode: run.status ?? 1, stdout: run.stdout, stderr: run.stderr }],
+    };
+    printApply(step, report);
+    return report;
+  }
+  const report = await standInApply(STACK_DIR, state, env);
+  printApply(step, report);
+  return report;
+}
+
+function printApply(step: string, report: ApplyReport): void {
+  for (const r of report.resources) {
+    const exit = r.exitCode === undefined ? '-' : String(r.exitCode);
+    const outcome = r.action === 'no-op' ? 'not run (nothing declared changed)' : outcomeLine(r);
+    say(`      ${r.address.padEnd(34)} ${r.action.padEnd(8)} ${r.reason}`);
+    if (r.action !== 'no-op') say(`        exit ${exit}: ${outcome}`);
+    rows.push({ step, resource: r.address, action: r.action, exit, outcome: r.action === 'no-op' ? 'unchanged' : outcomeKind(r.exitCode) });
+  }
+}
+
+function outcomeKind(exit: number | undefined): string {
+  if (exit === 0) return 'synced';
+  if (exit === 75) return 'gated -> tainted, retried next apply';
+  return `failed (exit ${exit})`;
+}
+
+function syncRequests(emulator: RunningEmulator): Array<{ status: number }> {
+  return emulator.log().filter((e) => e.route === 'keys.sync');
+}
+
+async function main(): Promise<number> {
+  if (!existsSync(path.resolve(__dirname, '..', 'dist', 'key-sync.cjs'))) {
+    process.stderr.write('dist/key-sync.cjs is missing: run `npm run build:cli` first (npm start does it for you).\n');
+    return 2;
+  }
+  const started = Date.now();
+  const emulator = await startEmulator({ port: 0, now: Date.now() });
+  try {
+    const env = applyEnv(emulator);
+    say('key-sync demo: IBM Cloud is played by the local emulator; no account, no network.');
+    say();
+    say(`[1/5] Emulator started at ${emulator.url} (IAM + key management), clock ${new Date(emulator.clock.now()).toISOString()}`);
+
+    const first = synth(emulator.url, '2026-11-01');
+    say(`[2/5] Synthesized main.ts -> ${path.relative(process.cwd(), STACK_DIR)}/cdk.tf.json`);
+    for (const [addr, h] of Object.entries(first)) say(`      ${addr.padEnd(34)} sync_hash ${short(h)}`);
+
+    const { binary, why } = chooseApplier(env);
+    say(
+      binary
+        ? `[3/5] Apply with ${binary}`
+        : `[3/5] Apply. ${why};\n` +
+            '      so a stand-in runs each local-exec command exactly as Terraform would\n' +
+            '      (/bin/sh -c, in the stack directory, with its environment):',
+    );
+    let report = await apply('1 first apply', emptyState(), env, binary);
+    expect(report.ok, 'the first apply must sync both keys');
+
+    emulator.clock.advance(HOUR_MS + 60_000);
+    say();
+    say("[4/5] An hour later the payments key's declared rotation marker changes; re-synth:");
+    const second = synth(emulator.url, '2026-11-28');
+    for (const addr of Object.keys(first)) {
+      const changed = first[addr] !== second[addr];
+      say(`      ${addr.padEnd(34)} ${short(first[addr])} -> ${short(second[addr])}  ${changed ? 'CHANGED' : 'unchanged'}`);
+    }
+    const changedKeys = Object.keys(first).filter((a) => first[a] !== second[a]);
+    expect(changedKeys.length === 1 && /payments/i.test(changedKeys[0]), 'exactly the payments key hash must change');
+    report = await apply('2 marker changed', report.state, env, binary);
+    expect(report.ok, 'the second apply must re-sync the payments key');
+
+    say();
+    say('[5/5] The marker is changed again minutes later: the key service time-gates the sync (409):');
+    synth(emulator.url, '2026-11-28b');
+    report = await apply('3 changed again', report.state, env, binary);
+    const gated = binary ? !report.ok : report.resources.some((r) => r.exitCode === 75);
+    expect(gated, 'the third apply must be gated (the CLI exits 75)');
+    say('      Terraform marks the failed resource tainted, so the next apply retries it.');
+    emulator.clock.advance(HOUR_MS + 60_000);
+    say('      An hour later, the next apply:');
+    report = await apply('4 next apply', report.state, env, binary);
+    expect(report.ok, 'the apply after the gate opened must sync the tainted key');
+
+    const syncs = syncRequests(emulator);
+    say();
+    say('Summary');
+    const widths = [16, 34, 8, 4];
+    say(`  ${'apply'.padEnd(widths[0])} ${'resource'.padEnd(widths[1])} ${'action'.padEnd(widths[2])} ${'exit'.padEnd(widths[3])} outcome`);
+    for (const r of rows) {
+      say(`  ${r.step.padEnd(widths[0])} ${r.resource.padEnd(widths[1])} ${r.action.padEnd(widths[2])} ${r.exit.padEnd(widths[3])} ${r.outcome}`);
+    }
+    const by = (s: number) => syncs.filter((e) => e.status === s).length;
+    expect(syncs.length === 5 && by(204) === 4 && by(409) === 1, `the emulator must see 4 accepted syncs and 1 gated one, saw ${syncs.length}`);
+    say(`  sync requests seen by the emulator: ${syncs.length} (${by(204)} x 204, ${by(409)} x 409 gated)`);
+    say(`  finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    if (problems.length > 0) {
+      say();
+      for (const p of problems) say(`DEMO FAILED: ${p}`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    await emulator.close();
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`demo failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
