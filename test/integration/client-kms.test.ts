@@ -1,0 +1,116 @@
+/**
+ * KmsClient in-process against the emulator, with its clock and sleep injected: the
+ * client's "sleep" moves the emulator clock, so hour-long gate waits and token expiry run
+ * in milliseconds with no real timers.
+ */
+import { Agent } from 'undici';
+import { KmsClient, type ProgressEvent } from '../../src/client/kms-client';
+import type { RunningEmulator } from '../../src/emulator/server';
+import { CANARY_API_KEY, KP_INSTANCE, KP_KEY, requests, startCanaryEmulator } from '../helpers/cli';
+
+const T0 = Date.parse('2026-11-28T20:00:00Z');
+let emu: RunningEmulator | undefined;
+let agent: Agent | undefined;
+
+afterEach(async () => {
+  await agent?.close();
+  await emu?.close();
+  agent = undefined;
+  emu = undefined;
+});
+
+async function setup(opts: { gateSeconds?: number; tokenTtlSeconds?: number; attemptTimeoutMs?: number } = {}): Promise<KmsClient> {
+  const { attemptTimeoutMs, ...emuOpts } = opts;
+  const e = await startCanaryEmulator({ now: T0, ...emuOpts });
+  emu = e;
+  agent = new Agent({ keepAliveTimeout: 1000 });
+  return new KmsClient({
+    baseUrl: e.url,
+    credentials: { kind: 'api-key', apiKey: CANARY_API_KEY, iamBaseUrl: e.url, envName: 'IBMCLOUD_API_KEY' },
+    dispatcher: agent,
+    now: () => e.clock.now(),
+    sleep: async (ms, signal) => {
+      if (signal?.aborted === true) throw new Error('aborted');
+      e.clock.advance(ms);
+    },
+    random: () => 0.5,
+    randomUUID: () => '11111111-2222-4333-8444-555555555555',
+    limits: { attemptTimeoutMs: attemptTimeoutMs ?? 5000 },
+  });
+}
+
+function em(): RunningEmulator {
+  if (emu === undefined) throw new Error('no emulator');
+  return emu;
+}
+
+function gateNow(): void {
+  const emu = em();
+  const key = emu.state.findKey(KP_INSTANCE, KP_KEY);
+  if (key === undefined) throw new Error('seed key missing');
+  expect(emu.state.sync(key, emu.clock.now()).ok).toBe(true);
+}
+
+test('a gate wait that outlasts the token: waits with progress, refreshes the token, then 204', async () => {
+  const client = await setup({ tokenTtlSeconds: 600 });
+  gateNow();
+  const events: ProgressEvent[] = [];
+  const r = await client.sync(KP_KEY, { instanceId: KP_INSTANCE, maxWaitSeconds: 3700, onProgress: (e) => events.push(e) });
+  expect(r).toMatchObject({ outcome: 'synced', status: 204, attempts: 2, correlationId: '11111111-2222-4333-8444-555555555555', retryLater: false });
+  expect(r.waitedMs).toBe(3605_000);
+  expect(requests(em(), 'keys.sync').map((e) => e.status)).toEqual([409, 204]);
+  expect(requests(em(), 'iam.token')).toHaveLength(2);
+  const ticks = events.filter((e) => e.kind === 'gate-wait');
+  expect(ticks.length).toBeGreaterThanOrEqual(3605 / 30);
+  expect(ticks[0]).toMatchObject({ first: true, notBefore: new Date(T0 + 3600_000) });
+});
+
+test('gate beyond --max-wait: one request, gated, notBefore from the message', async () => {
+  const client = await setup();
+  gateNow();
+  const r = await client.sync('payments-root', { instanceId: KP_INSTANCE, maxWaitSeconds: 900 });
+  expect(r).toMatchObject({ outcome: 'gated', code: 'KS_GATED', status: 409, attempts: 1, notBefore: new Date(T0 + 3600_000), retryLater: true });
+  expect(r.message).toContain('2026-11-28 21:00:00 UTC, in 1 h');
+});
+
+test('registrations: pages of 1 until totalCount, one correlation id', async () => {
+  const client = await setup();
+  const r = await client.listRegistrations({ instanceId: KP_INSTANCE, keyId: KP_KEY, pageSize: 1 });
+  expect(r).toMatchObject({ outcome: 'listed', pages: 2, totalCount: 2 });
+  expect(r.registrations.map((g) => g.resourceCrn)).toHaveLength(2);
+  const pages = requests(em(), 'registrations.key');
+  expect(pages.map((p) => p.path)).toEqual([
+    `/api/v2/keys/${KP_KEY}/registrations?limit=1&offset=0&totalCount=true`,
+    `/api/v2/keys/${KP_KEY}/registrations?limit=1&offset=1&totalCount=true`,
+  ]);
+});
+
+test('a hung attempt times out and is retried', async () => {
+  const client = await setup({ attemptTimeoutMs: 300 });
+  em().injectFaults('keys.sync', [{ hang: true }]);
+  const r = await client.sync(KP_KEY, { instanceId: KP_INSTANCE, maxWaitSeconds: 0 });
+  expect(r).toMatchObject({ outcome: 'synced', attempts: 2 });
+});
+
+test('a static token refused with 401 is not refreshed: one request, KS_AUTH', async () => {
+  const e = await startCanaryEmulator({ now: T0 });
+  emu = e;
+  agent = new Agent();
+  const client = new KmsClient({ baseUrl: e.url, credentials: { kind: 'token', token: 'not-a-valid-token-value', envName: 'IBMCLOUD_IAM_TOKEN' }, dispatcher: agent });
+  const r = await client.sync(KP_KEY, { instanceId: KP_INSTANCE, maxWaitSeconds: 0 });
+  expect(r).toMatchObject({ outcome: 'failed', code: 'KS_AUTH', status: 401, attempts: 1, retryLater: false });
+  expect(r.message).not.toContain('not-a-valid-token-value');
+});
+
+test('abort during a backoff: KS_ABORTED, phase backoff, retry later', async () => {
+  const client = await setup();
+  em().injectFaults('keys.sync', [{ status: 503, times: 5 }]);
+  const ac = new AbortController();
+  const r = await client.sync(KP_KEY, { instanceId: KP_INSTANCE, maxWaitSeconds: 0, signal: ac.signal, onProgress: (e) => { if (e.kind === 'backoff') ac.abort(); } });
+  expect(r).toMatchObject({ outcome: 'failed', code: 'KS_ABORTED', phase: 'backoff', retryLater: true, attempts: 1 });
+  expect(r.message).toContain('interrupted while backing off after attempt 1; not synced');
+});
+
+test('plain http to a non-loopback host is refused at construction', () => {
+  expect(() => new KmsClient({ baseUrl: 'http://kms.example.com', credentials: { kind: 'token', token: 'x', envName: 'IBMCLOUD_IAM_TOKEN' } })).toThrow(/plain http to the non-loopback host/);
+});
