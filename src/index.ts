@@ -1,1 +1,21 @@
 export * from './constructs';
+
+// The key-management client (the same code the key-sync CLI runs), for scripts and tests.
+export { KmsClient, MAX_PAGE_SIZE } from './client/kms-client';
+export type {
+  KmsClientOptions,
+  ListRegistrationsOptions,
+  ProgressEvent,
+  Registration,
+  RegistrationsResult,
+  Sleep,
+  SyncOptions,
+  SyncResult,
+} from './client/kms-client';
+export { KeySyncError, RETRY_LATER_CODES, parseErrorBody } from './client/errors';
+export type { KeySyncErrorCode, ParsedErrorBody } from './client/errors';
+export { credentialsFromEnv } from './client/iam';
+export type { Credentials } from './client/iam';
+export { DEFAULT_RETRY_LIMITS, backoffDelay, classify, gateDecision, parseGateTime, parseRetryAfter } from './client/retry-policy';
+export type { AttemptOutcome, Decision, RetryLimits } from './client/retry-policy';
+export { baseUrlFor, checkEndpointUrl, HPCS_REGIONS, KEY_PROTECT_REGIONS } from './client/endpoints';
