@@ -43,7 +43,8 @@ function isDefaultNullProvider(c: IConstruct): c is TerraformProvider {
  * The bundled `key-sync` CLI shipped into one stack as a TerraformAsset: ONE copy per
  * stack, shared by every {@link KeySync} in it (`assets/KeySyncCli/<content hash>/key-sync.cjs`
  * under the stack directory). It also makes sure the stack has a default `null` provider
- * and hands out the stack-unique null_resource names.
+ * when a KeySync uses `null_resource` (none is declared for `terraform_data`, which is
+ * built into Terraform) and hands out the stack-unique resource names.
  */
 export class KeySyncCliAsset extends TerraformAsset {
   /** Finds the stack's CLI asset, creating it on first use. */
@@ -59,23 +60,41 @@ export class KeySyncCliAsset extends TerraformAsset {
     return new KeySyncCliAsset(stack, file);
   }
 
-  /** The default null provider the stack's KeySyncs use (found or declared). */
-  public readonly nullProvider: TerraformProvider;
   private readonly resourceNames = new Map<string, string>();
+  private readonly ownerStack: TerraformStack;
+  private defaultNullProvider: TerraformProvider | undefined;
 
   private constructor(stack: TerraformStack, file: string) {
     super(stack, CLI_ASSET_ID, { path: file, type: AssetType.FILE });
     Object.defineProperty(this, CLI_ASSET_SYMBOL, { value: true });
-    this.nullProvider = stack.node.findAll().find(isDefaultNullProvider) ?? new NullProvider(this, 'NullProvider');
-    // A NullProvider the user declares after the first KeySync would be a second default one.
+    this.ownerStack = stack;
+    // A NullProvider the user declares after the first null_resource KeySync would be a
+    // second default one.
     this.node.addValidation({
       validate: () => {
+        const ours = this.defaultNullProvider;
+        if (ours === undefined) return [];
         const defaults = stack.node.findAll().filter(isDefaultNullProvider);
-        return defaults
-          .filter((p) => p !== this.nullProvider)
-          .map((p) => duplicateNullProvider(p.node.path, p.node.id, this.nullProvider.node.path).message);
+        return defaults.filter((p) => p !== ours).map((p) => duplicateNullProvider(p.node.path, p.node.id, ours.node.path).message);
       },
     });
+  }
+
+  /**
+   * The default null provider the stack's `null_resource` KeySyncs use, or undefined
+   * while none of them needs one (only `terraform_data` KeySyncs so far).
+   */
+  public get nullProvider(): TerraformProvider | undefined {
+    return this.defaultNullProvider;
+  }
+
+  /**
+   * Finds the stack's default null provider, declaring one (`<stack>/KeySyncCli/NullProvider`)
+   * on first use. Called by each `null_resource` KeySync.
+   */
+  public useNullProvider(): TerraformProvider {
+    this.defaultNullProvider ??= this.ownerStack.node.findAll().find(isDefaultNullProvider) ?? new NullProvider(this, 'NullProvider');
+    return this.defaultNullProvider;
   }
 
   /**

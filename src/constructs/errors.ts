@@ -155,7 +155,7 @@ export function resourceNameClash(path: string, value: string, existingPath: str
     path,
     'resource name',
     value,
-    `is already used by the null_resource of ${existingPath}`,
+    `is already used by the sync resource of ${existingPath}`,
     'give one of the two constructs (or one of their parents) a different id',
   );
 }
@@ -190,5 +190,16 @@ export function duplicateNullProvider(path: string, value: string, otherPath: st
     value,
     `is a second default null provider (KeySync declared ${otherPath})`,
     'declare your NullProvider before the first KeySync (KeySync then reuses it) or give yours an alias',
+  );
+}
+
+/** A `resourceType` other than `null_resource` or `terraform_data`. */
+export function invalidResourceType(path: string, value: unknown): KeySyncConfigError {
+  return new KeySyncConfigError(
+    path,
+    'resourceType',
+    show(value),
+    'is not a resource type KeySync can create',
+    "use 'null_resource' (the default; needs the hashicorp/null provider) or 'terraform_data' (built into Terraform >= 1.4 and OpenTofu >= 1.6; no provider download)",
   );
 }

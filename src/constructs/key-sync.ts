@@ -1,8 +1,8 @@
 import { Resource } from '@cdktf/provider-null/lib/resource';
-import { Fn, Lazy, TerraformStack, Token } from 'cdktf';
+import { DataResource, Fn, Lazy, TerraformStack, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { KeySyncCliAsset } from './cli-asset';
-import { invalidMarker, invalidMaxWaitSeconds, invalidTriggerName, notARootKey } from './errors';
+import { invalidMarker, invalidMaxWaitSeconds, invalidResourceType, invalidTriggerName, notARootKey } from './errors';
 import type { RootKey } from './root-key';
 import {
   escapeHclQuoted,
@@ -16,6 +16,18 @@ import { checkMarker, checkMaxWaitSeconds, checkTriggerName } from './validation
 
 /** Default of {@link KeySyncOptions.maxWaitSeconds}; the same as the CLI's `--max-wait`. */
 export const DEFAULT_MAX_WAIT_SECONDS = 900;
+
+/**
+ * The Terraform resource a {@link KeySync} creates to carry its triggers and provisioner:
+ * - `null_resource` (`hashicorp/null` provider): works with every Terraform and OpenTofu
+ *   version, but `terraform init` must download (or find in a mirror) the null provider.
+ * - `terraform_data`: built into Terraform >= 1.4 and OpenTofu >= 1.6; no provider to
+ *   download, which suits air-gapped runners.
+ */
+export type KeySyncResourceType = 'null_resource' | 'terraform_data';
+
+/** The resource types {@link KeySyncOptions.resourceType} accepts. */
+export const KEY_SYNC_RESOURCE_TYPES: readonly KeySyncResourceType[] = ['null_resource', 'terraform_data'];
 
 /** Options of a key's sync (what `key.sync(props)` takes). */
 export interface KeySyncOptions {
@@ -39,6 +51,18 @@ export interface KeySyncOptions {
    * @default false
    */
   readonly verifyRegistrations?: boolean;
+  /**
+   * Which Terraform resource carries the sync. `'null_resource'` puts the trigger map in
+   * `triggers` and needs the `hashicorp/null` provider (declared for you). `'terraform_data'`
+   * puts the same map in `triggers_replace` and needs no provider at all (Terraform >= 1.4,
+   * OpenTofu >= 1.6): choose it when `terraform init` cannot download providers. The
+   * trigger map, the `sync_hash`, the provisioner and the resource name are identical for
+   * both; only the resource address differs (`null_resource.X_sync` vs
+   * `terraform_data.X_sync`), so switching an applied stack from one to the other
+   * destroys the old resource and creates the new one, which runs the sync once more.
+   * @default 'null_resource'
+   */
+  readonly resourceType?: KeySyncResourceType;
 }
 
 /** Props of a {@link KeySync}. */
@@ -49,8 +73,9 @@ export interface KeySyncProps extends KeySyncOptions {
 
 /**
  * Runs `key-sync sync` for a key whenever what is declared about it changes: a
- * `null_resource` whose `triggers` hold the sync hash (plus short readable entries so
- * `terraform plan` shows why it is replaced), with a create-time `local-exec` provisioner
+ * `null_resource` whose `triggers` (or, with `resourceType: 'terraform_data'`, a
+ * `terraform_data` whose `triggers_replace`) hold the sync hash (plus short readable
+ * entries so `terraform plan` shows why it is replaced), with a create-time `local-exec` provisioner
  * running the bundled CLI shipped into the stack directory. No credential is written
  * anywhere: the CLI reads `IBMCLOUD_API_KEY` / `IBMCLOUD_IAM_TOKEN` from the runner's
  * environment. A failing command (gate still closed, outage) taints the resource, so the
@@ -58,7 +83,7 @@ export interface KeySyncProps extends KeySyncOptions {
  *
  * The Terraform resource name is the construct path under the stack joined with `_`,
  * with a final id `Sync` written `sync`: `key.sync()` on key `PaymentsKey` gives
- * `null_resource.PaymentsKey_sync`.
+ * `null_resource.PaymentsKey_sync` (or `terraform_data.PaymentsKey_sync`).
  *
  * The command refers to the CLI by a path relative to the stack directory (where
  * Terraform runs provisioners), so the stack directory can be applied on another machine.
@@ -69,8 +94,19 @@ export interface KeySyncProps extends KeySyncOptions {
 export class KeySync extends Construct {
   /** The key being synced. */
   public readonly key: RootKey;
-  /** The underlying `null_resource`. */
-  public readonly resource: Resource;
+  /**
+   * The underlying resource: a null provider `Resource` (`null_resource`) by default, or
+   * cdktf's `DataResource` (`terraform_data`); see {@link resourceType}.
+   */
+  public readonly resource: Resource | DataResource;
+  /** The Terraform resource type of {@link resource}. */
+  public readonly resourceType: KeySyncResourceType;
+  /**
+   * The trigger map: `sync_hash` plus readable `key_id`, `key_state`, `key_rotation` and
+   * `association_count` entries (`triggers` of a null_resource, `triggers_replace` of a
+   * terraform_data). Values may be lazy; they resolve at synth.
+   */
+  public readonly resourceTriggers: Readonly<Record<string, string>>;
   /** The CLI's maximum wait for the time gate, in seconds. */
   public readonly maxWaitSeconds: number;
   /** Whether the CLI verifies registrations after the sync. */
@@ -87,6 +123,8 @@ export class KeySync extends Construct {
     super(scope, id);
     const path = this.node.path;
     if (!isRootKeyLike(props.key)) throw notARootKey(path, props.key);
+    const resourceType = props.resourceType ?? 'null_resource';
+    if (!KEY_SYNC_RESOURCE_TYPES.includes(resourceType)) throw invalidResourceType(path, resourceType);
     const maxWait = props.maxWaitSeconds ?? DEFAULT_MAX_WAIT_SECONDS;
     if (!Token.isUnresolved(maxWait)) {
       const bad = checkMaxWaitSeconds(maxWait);
@@ -105,6 +143,7 @@ export class KeySync extends Construct {
     this.maxWaitSeconds = maxWait;
     this.verifyRegistrations = props.verifyRegistrations === true;
     this.triggers = { ...triggers };
+    this.resourceType = resourceType;
 
     const cli = KeySyncCliAsset.of(this);
     const name = resourceName(this);
@@ -119,10 +158,14 @@ export class KeySync extends Construct {
       ...(key.lifecycle.rotation !== undefined ? { key_rotation: key.lifecycle.rotation } : {}),
       association_count: Lazy.stringValue({ produce: () => String(key.associations.length) }),
     };
-    this.resource = new Resource(this, 'Resource', {
-      triggers: resourceTriggers,
-      provisioners: [{ type: 'local-exec', command: this.command }],
-    });
+    this.resourceTriggers = resourceTriggers;
+    const provisioners = [{ type: 'local-exec' as const, command: this.command }];
+    if (resourceType === 'terraform_data') {
+      this.resource = new DataResource(this, 'Resource', { triggersReplace: resourceTriggers, provisioners });
+    } else {
+      cli.useNullProvider();
+      this.resource = new Resource(this, 'Resource', { triggers: resourceTriggers, provisioners });
+    }
     this.resource.overrideLogicalId(name);
   }
 
@@ -192,7 +235,7 @@ function sanitizeName(s: string): string {
   return /^[A-Za-z_]/.test(clean) ? clean : `_${clean}`;
 }
 
-/** The stack-unique null_resource name of a KeySync (see the class doc). */
+/** The stack-unique resource name of a KeySync (see the class doc). */
 function resourceName(sync: KeySync): string {
   const stack = TerraformStack.of(sync);
   const scopes = sync.node.scopes;

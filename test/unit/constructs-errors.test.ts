@@ -106,7 +106,7 @@ describe('KeySync', () => {
     const s = stack();
     new RootKey(s, 'A', { instance: kp(), keyId: KEY }).sync();
     const other = new RootKey(s, 'B', { instance: kp(), keyId: KEY });
-    expectConfigError(() => new KeySync(s, 'A_sync', { key: other }), 'stack/A_sync', 'resource name', 'A_sync', /already used by the null_resource of stack\/A\/Sync/, /different id/);
+    expectConfigError(() => new KeySync(s, 'A_sync', { key: other }), 'stack/A_sync', 'resource name', 'A_sync', /already used by the sync resource of stack\/A\/Sync/, /different id/);
   });
 
   test('the stack id KeySyncCli taken by something else', () => {
@@ -137,6 +137,21 @@ describe('KeySync', () => {
     new RootKey(s, 'A', { instance: kp(), keyId: KEY }).sync();
     const json = JSON.parse(Testing.synth(s, true));
     expect(json.provider.null).toHaveLength(2);
+    expect(s.node.tryFindChild('KeySyncCli')?.node.tryFindChild('NullProvider')).toBeUndefined();
+  });
+
+  test('an unknown resourceType (plain JavaScript callers)', () => {
+    const key = new RootKey(stack(), 'A', { instance: kp(), keyId: KEY });
+    expectConfigError(() => key.sync({ resourceType: 'null' as never }), 'stack/A/Sync', 'resourceType', 'null', /not a resource type KeySync can create/, /'null_resource'.*'terraform_data'.*no provider download/);
+  });
+
+  test('a NullProvider declared after a terraform_data KeySync is not a duplicate, and a later null_resource KeySync reuses it', () => {
+    const s = stack();
+    new RootKey(s, 'A', { instance: kp(), keyId: KEY }).sync({ resourceType: 'terraform_data' });
+    new NullProvider(s, 'mine');
+    new RootKey(s, 'B', { instance: kp(), keyId: 'other-key' }).sync();
+    const json = JSON.parse(Testing.synth(s, true));
+    expect(json.provider.null).toHaveLength(1);
     expect(s.node.tryFindChild('KeySyncCli')?.node.tryFindChild('NullProvider')).toBeUndefined();
   });
 });

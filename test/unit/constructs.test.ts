@@ -1,7 +1,7 @@
 import { Resource } from '@cdktf/provider-null/lib/resource';
-import { Testing, TerraformStack, TerraformVariable } from 'cdktf';
+import { DataResource, Testing, TerraformStack, TerraformVariable } from 'cdktf';
 import type { Construct } from 'constructs';
-import { KeySync, KmsInstance, RootKey, type KeySyncOptions, type RootKeyProps } from '../../src';
+import { KeySync, KeySyncCliAsset, KmsInstance, RootKey, type KeySyncOptions, type RootKeyProps } from '../../src';
 
 // cdktf's jest matchers are registered by Testing.setupJest() (test/setup-after-env.ts);
 // its own type declaration targets an older @types/jest, so declare the one used here.
@@ -298,5 +298,98 @@ describe('the token case', () => {
     expect(commandOf(r)).toContain('--port \'${replace(var.port, "\'", "\'\\\\\'\'")}\'');
     expect(r.triggers.sync_hash).toContain('"endpoint" = "https://api.${var.region}.hs-crypto.cloud.ibm.com:${var.port}"');
     jest.restoreAllMocks();
+  });
+});
+
+describe("resourceType: 'terraform_data'", () => {
+  interface TerraformDataJson {
+    triggers_replace: Record<string, string>;
+    provisioner: NullResourceJson['provisioner'];
+  }
+  const lifecycle = { state: 'active' as const, rotation: '2026-11-01' };
+
+  test('a terraform_data named <key>_sync whose triggers_replace holds the same readable map, with the same local-exec', () => {
+    const synth = Testing.synthScope((scope) => {
+      oneKey(scope, { lifecycle }, { resourceType: 'terraform_data' });
+    });
+    expect(synth).toHaveResourceWithProperties(DataResource, {
+      triggers_replace: {
+        sync_hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+        key_id: KEY,
+        key_state: 'active',
+        key_rotation: '2026-11-01',
+        association_count: '2',
+      },
+      provisioner: [{ 'local-exec': { command: expect.stringMatching(/^node 'assets\/KeySyncCli\/[0-9A-F]{32}\/key-sync\.cjs' sync --instance-id /) } }],
+    });
+    expect(synth).not.toHaveResourceWithProperties(Resource, {});
+    const json = JSON.parse(synth);
+    expect(Object.keys(json.resource)).toEqual(['terraform_data']);
+    expect(Object.keys(json.resource.terraform_data)).toEqual(['PaymentsKey_sync']);
+    expect(json.resource.terraform_data.PaymentsKey_sync).not.toHaveProperty('triggers');
+    expect(json.resource.terraform_data.PaymentsKey_sync).not.toHaveProperty('provider');
+  });
+
+  test('no null provider anywhere in the synthesized stack (nothing for terraform init to download)', () => {
+    const app = Testing.app();
+    const stack = new TerraformStack(app, 'stack');
+    oneKey(stack, {}, { resourceType: 'terraform_data' });
+    new RootKey(stack, 'Other', { instance: kp(), keyId: 'other-key' }).sync({ resourceType: 'terraform_data' });
+    const json = JSON.parse(Testing.synth(stack, true));
+    expect(json.provider).toBeUndefined();
+    expect(json.terraform?.required_providers).toBeUndefined();
+    expect((stack.node.findChild('KeySyncCli') as KeySyncCliAsset).nullProvider).toBeUndefined();
+    expect(JSON.stringify(json)).not.toMatch(/hashicorp\/null|"null"/);
+  });
+
+  test('trigger map, sync_hash, command and name are identical to the null_resource form', () => {
+    const build = (resourceType: 'null_resource' | 'terraform_data') => (s: TerraformStack) =>
+      oneKey(s, { lifecycle, keyRing: 'payments' }, { resourceType, triggers: { ticket: 'OPS-1' }, verifyRegistrations: true });
+    const viaNull = nullResources(build('null_resource')).PaymentsKey_sync;
+    const viaData = (synthJson(build('terraform_data')).resource as unknown as { terraform_data: Record<string, TerraformDataJson> }).terraform_data.PaymentsKey_sync;
+    expect(viaData.triggers_replace).toEqual(viaNull.triggers);
+    expect(viaData.triggers_replace.sync_hash).toBe(viaNull.triggers.sync_hash);
+    expect(viaData.provisioner).toEqual(viaNull.provisioner);
+    // the default is null_resource
+    expect(nullResources((s) => oneKey(s, { lifecycle, keyRing: 'payments' }, { triggers: { ticket: 'OPS-1' } })).PaymentsKey_sync.triggers).toEqual(viaNull.triggers);
+  });
+
+  test('the token form of the hash is identical too', () => {
+    const build = (resourceType: 'null_resource' | 'terraform_data') => (s: TerraformStack) => {
+      const keyId = new TerraformVariable(s, 'key_id', { type: 'string' }).stringValue;
+      oneKey(s, { keyId }, { resourceType });
+    };
+    const viaNull = nullResources(build('null_resource')).PaymentsKey_sync.triggers;
+    const viaData = (synthJson(build('terraform_data')).resource as unknown as { terraform_data: Record<string, TerraformDataJson> }).terraform_data.PaymentsKey_sync.triggers_replace;
+    expect(viaData).toEqual(viaNull);
+    expect(viaData.sync_hash).toMatch(/^\$\{sha256\(jsonencode\(/);
+  });
+
+  test('KeySync exposes resourceType and a DataResource; triggerHash matches the synthesized value', () => {
+    const app = Testing.app();
+    const stack = new TerraformStack(app, 'stack');
+    const key = oneKey(stack, {}, { resourceType: 'terraform_data' });
+    const sync = key.node.findChild('Sync') as KeySync;
+    expect(sync.resourceType).toBe('terraform_data');
+    expect(sync.resource).toBeInstanceOf(DataResource);
+    expect(sync.resource.terraformResourceType).toBe('terraform_data');
+    const json = JSON.parse(Testing.synth(stack));
+    expect(json.resource.terraform_data.PaymentsKey_sync.triggers_replace.sync_hash).toBe(sync.triggerHash);
+    const other = new RootKey(stack, 'Default', { instance: kp(), keyId: 'other-key' }).sync();
+    expect(other.resourceType).toBe('null_resource');
+    expect(other.resource).toBeInstanceOf(Resource);
+  });
+
+  test('mixed in one stack: one null provider for the null_resource syncs, names shared across both types', () => {
+    const app = Testing.app();
+    const stack = new TerraformStack(app, 'stack');
+    oneKey(stack, {}, { resourceType: 'terraform_data' });
+    new RootKey(stack, 'Other', { instance: kp(), keyId: 'other-key' }).sync();
+    const json = JSON.parse(Testing.synth(stack, true));
+    expect(Object.keys(json.resource.terraform_data)).toEqual(['PaymentsKey_sync']);
+    expect(Object.keys(json.resource.null_resource)).toEqual(['Other_sync']);
+    expect(json.provider.null).toHaveLength(1);
+    const k = new RootKey(stack, 'Third', { instance: kp(), keyId: 'third-key' });
+    expect(() => new KeySync(stack, 'PaymentsKey_sync', { key: k })).toThrow(/resource name "PaymentsKey_sync" is already used by the sync resource of stack\/PaymentsKey\/Sync/);
   });
 });
