@@ -1,7 +1,8 @@
 /**
  * A stand-in for `terraform apply` on the machines that have no terraform or tofu
  * binary: it reads a synthesized stack's `cdk.tf.json`, decides which `null_resource`s
- * Terraform would create or replace (new, triggers changed, or tainted), and runs each
+ * and `terraform_data`s Terraform would create or replace (new, `triggers` /
+ * `triggers_replace` changed, or tainted), and runs each
  * one's `local-exec` provisioner exactly as Terraform does: `/bin/sh -c <command>` (or
  * the declared interpreter), working directory = the stack directory (or `working_dir`),
  * the provisioner's `environment` merged over the process environment. A non-zero exit
@@ -59,6 +60,25 @@ interface NullResourceJson {
   readonly provisioner?: ReadonlyArray<Record<string, LocalExec>>;
 }
 
+interface TerraformDataJson {
+  /** Any value; a change of any part of it replaces the resource. */
+  readonly triggers_replace?: unknown;
+  readonly provisioner?: ReadonlyArray<Record<string, LocalExec>>;
+}
+
+/** A resource the stand-in applies, with its replace-triggers reduced to strings. */
+export interface SyncResourceJson {
+  /** `null_resource.<name>` or `terraform_data.<name>`. */
+  readonly address: string;
+  /**
+   * `triggers` of a null_resource; the entries of a terraform_data's `triggers_replace`
+   * map (non-string values JSON-encoded), or `{ triggers_replace: <JSON> }` when it is
+   * not a map. Two applies compare these entry by entry.
+   */
+  readonly triggers: Record<string, string>;
+  readonly provisioner: ReadonlyArray<Record<string, LocalExec>>;
+}
+
 const INTERPOLATION = /(^|[^$])\$\{/;
 
 function refuseInterpolation(address: string, what: string, value: string): void {
@@ -76,12 +96,50 @@ function unescapeTemplate(s: string): string {
   return s.replace(/\$\$\{/g, '${').replace(/%%\{/g, '%{');
 }
 
+interface StackJson {
+  readonly resource?: { null_resource?: Record<string, NullResourceJson>; terraform_data?: Record<string, TerraformDataJson> };
+}
+
+function readStack(stackDir: string): StackJson {
+  return JSON.parse(readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8')) as StackJson;
+}
+
 /** Reads the `null_resource`s of a synthesized stack directory. */
 export function readNullResources(stackDir: string): Record<string, NullResourceJson> {
-  const json = JSON.parse(readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8')) as {
-    resource?: { null_resource?: Record<string, NullResourceJson> };
-  };
-  return json.resource?.null_resource ?? {};
+  return readStack(stackDir).resource?.null_resource ?? {};
+}
+
+function asTriggerString(v: unknown): string {
+  return typeof v === 'string' ? v : JSON.stringify(v) ?? 'null';
+}
+
+function triggersReplaceEntries(value: unknown): Record<string, string> {
+  if (value === undefined || value === null) return {};
+  if (typeof value === 'object' && !Array.isArray(value)) {
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, asTriggerString(v)]));
+  }
+  return { triggers_replace: asTriggerString(value) };
+}
+
+/**
+ * Reads every resource the stand-in applies (`null_resource` and `terraform_data`) of a
+ * synthesized stack directory, in address order.
+ */
+export function readSyncResources(stackDir: string): SyncResourceJson[] {
+  const resource = readStack(stackDir).resource ?? {};
+  const all: SyncResourceJson[] = [
+    ...Object.entries(resource.null_resource ?? {}).map(([name, r]) => ({
+      address: `null_resource.${name}`,
+      triggers: Object.fromEntries(Object.entries(r.triggers ?? {}).map(([k, v]) => [k, asTriggerString(v)])),
+      provisioner: r.provisioner ?? [],
+    })),
+    ...Object.entries(resource.terraform_data ?? {}).map(([name, r]) => ({
+      address: `terraform_data.${name}`,
+      triggers: triggersReplaceEntries(r.triggers_replace),
+      provisioner: r.provisioner ?? [],
+    })),
+  ];
+  return all.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
 }
 
 function changedTriggers(before: Record<string, string>, after: Record<string, string>): string[] {
@@ -117,7 +175,10 @@ export function runLocalExec(
 
 /**
  * Plans and applies a stack directory against a previous state, like `terraform apply
- * -auto-approve` would for `null_resource`s with create-time local-exec provisioners.
+ * -auto-approve` would for `null_resource`s and `terraform_data`s with create-time
+ * local-exec provisioners. Resources of other types are not looked at; resources in the
+ * previous state that the stack no longer declares are dropped (destroyed, with no
+ * destroy-time provisioner run).
  * Resources run one after another, in address order, so output is deterministic.
  */
 export async function standInApply(
@@ -125,13 +186,10 @@ export async function standInApply(
   previous: StandInState,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<ApplyReport> {
-  const resources = readNullResources(stackDir);
   const next: Record<string, { triggers: Record<string, string>; tainted: boolean }> = {};
   const report: ResourceApply[] = [];
-  for (const name of Object.keys(resources).sort()) {
-    const address = `null_resource.${name}`;
-    const res = resources[name];
-    const triggers = res.triggers ?? {};
+  for (const res of readSyncResources(stackDir)) {
+    const { address, triggers } = res;
     for (const [k, v] of Object.entries(triggers)) refuseInterpolation(address, `trigger "${k}"`, v);
     const before = previous.resources[address];
     let action: ResourceApply['action'];
@@ -152,7 +210,7 @@ export async function standInApply(
       report.push({ address, action, reason });
       continue;
     }
-    const execs = (res.provisioner ?? [])
+    const execs = res.provisioner
       .map((p) => p['local-exec'])
       .filter((e): e is LocalExec => e !== undefined && (e.when === undefined || e.when === 'create'));
     let failed: ResourceApply | undefined;

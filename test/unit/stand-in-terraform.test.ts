@@ -3,10 +3,15 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { emptyState, standInApply } from '../../scripts/lib/stand-in-terraform';
 
-function stack(resources: Record<string, unknown>): string {
+function stack(resources: Record<string, unknown>, terraformData?: Record<string, unknown>): string {
   const dir = realpathSync(mkdtempSync(path.join(tmpdir(), 'stand-in-')));
-  writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify({ resource: { null_resource: resources } }));
+  const resource = { null_resource: resources, ...(terraformData ? { terraform_data: terraformData } : {}) };
+  writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify({ resource }));
   return dir;
+}
+
+function terraformData(triggersReplace: unknown, command: string) {
+  return { triggers_replace: triggersReplace, provisioner: [{ 'local-exec': { command } }] };
 }
 
 function nullResource(triggers: Record<string, string>, command: string, environment?: Record<string, string>) {
@@ -48,5 +53,48 @@ describe('stand-in terraform apply', () => {
     );
     const ok = await standInApply(stack({ a: nullResource({ h: '1' }, 'printf %s "$${SHELL_VAR:-unset}"') }), emptyState(), { PATH: process.env.PATH, SHELL_VAR: 'expanded' });
     expect(ok.resources[0]).toEqual(expect.objectContaining({ exitCode: 0, stdout: 'expanded' }));
+  });
+
+  describe('terraform_data (triggers_replace)', () => {
+    test('same semantics as null_resource: create, no-op, replace naming the changed entries, taint and retry', async () => {
+      const first = await standInApply(stack({}, { a: terraformData({ sync_hash: '1', key_rotation: 'x' }, 'printf "%s" "$PWD"') }), emptyState());
+      expect(first.resources).toEqual([expect.objectContaining({ address: 'terraform_data.a', action: 'create', reason: 'new', exitCode: 0 })]);
+      expect(first.state.resources['terraform_data.a']).toEqual({ triggers: { sync_hash: '1', key_rotation: 'x' }, tainted: false });
+      const same = await standInApply(stack({}, { a: terraformData({ key_rotation: 'x', sync_hash: '1' }, 'exit 9') }), first.state);
+      expect(same.resources.map((r) => [r.action, r.reason])).toEqual([['no-op', 'unchanged']]);
+      const changed = await standInApply(stack({}, { a: terraformData({ sync_hash: '2', key_rotation: 'y' }, 'exit 75') }), same.state);
+      expect(changed.resources[0]).toEqual(expect.objectContaining({ action: 'replace', reason: 'triggers changed: key_rotation, sync_hash', exitCode: 75 }));
+      expect(changed.ok).toBe(false);
+      expect(changed.state.resources['terraform_data.a'].tainted).toBe(true);
+      const retried = await standInApply(stack({}, { a: terraformData({ sync_hash: '2', key_rotation: 'y' }, 'true') }), changed.state);
+      expect(retried.resources[0]).toEqual(expect.objectContaining({ action: 'replace', reason: 'tainted by a failed provisioner', exitCode: 0 }));
+      expect(retried.state.resources['terraform_data.a'].tainted).toBe(false);
+    });
+
+    test('a non-map triggers_replace, and non-string entries, compare by value', async () => {
+      const first = await standInApply(stack({}, { s: terraformData('v1', 'true'), n: terraformData({ count: 2, list: ['a'] }, 'true') }), emptyState());
+      expect(first.state.resources['terraform_data.s'].triggers).toEqual({ triggers_replace: 'v1' });
+      expect(first.state.resources['terraform_data.n'].triggers).toEqual({ count: '2', list: '["a"]' });
+      const second = await standInApply(stack({}, { s: terraformData('v2', 'true'), n: terraformData({ count: 2, list: ['a'] }, 'true') }), first.state);
+      expect(second.resources.map((r) => [r.address, r.action, r.reason])).toEqual([
+        ['terraform_data.n', 'no-op', 'unchanged'],
+        ['terraform_data.s', 'replace', 'triggers changed: triggers_replace'],
+      ]);
+    });
+
+    test('null_resource and terraform_data in one stack run in address order; the null one keeps its own state entry', async () => {
+      const r = await standInApply(stack({ k: nullResource({ h: '1' }, 'echo null') }, { k: terraformData({ h: '1' }, 'echo data') }), emptyState());
+      expect(r.resources.map((x) => [x.address, x.stdout])).toEqual([
+        ['null_resource.k', 'null\n'],
+        ['terraform_data.k', 'data\n'],
+      ]);
+      expect(Object.keys(r.state.resources).sort()).toEqual(['null_resource.k', 'terraform_data.k']);
+    });
+
+    test('refuses a Terraform expression in triggers_replace', async () => {
+      await expect(standInApply(stack({}, { a: terraformData({ h: '${sha256("x")}' }, 'true') }), emptyState())).rejects.toThrow(
+        /terraform_data\.a: trigger "h" holds a Terraform expression/,
+      );
+    });
   });
 });
