@@ -4,7 +4,14 @@
  * sync is in and exits 75 (0 if the sync was already accepted). Sets process.exitCode
  * rather than calling process.exit, so output is flushed.
  */
+import { setFlagsFromString } from 'node:v8';
 import { run } from './run';
+
+// undici parses HTTP with llhttp compiled to WebAssembly. V8 first compiles it with its
+// baseline compiler (Liftoff) and then re-optimises it on background threads; a process
+// that is done after two requests then waits ~200 ms at exit for that background work.
+// Liftoff alone is plenty for a CLI that parses a few responses. Set before undici loads.
+setFlagsFromString('--liftoff-only');
 
 const controller = new AbortController();
 
