@@ -140,7 +140,8 @@ export class ProgressPrinter {
     private readonly out: TextSink,
     private readonly isTTY: boolean,
     private readonly label: string,
-    private readonly now: () => number,
+    // Kept for callers; gate distances now come with the event (service clock).
+    _now: () => number,
   ) {}
 
   readonly onProgress = (e: ProgressEvent): void => {
@@ -155,7 +156,9 @@ export class ProgressPrinter {
       case 'gate-wait': {
         const left = duration(e.remainingMs);
         if (e.first) {
-          const away = duration(e.notBefore.getTime() - this.now());
+          // Measured on the service's clock (its Date header) when ours disagrees with it.
+          const skew = e.clockSkewMs === 0 ? '' : `, by the key service's clock, ${duration(Math.abs(e.clockSkewMs))} ${e.clockSkewMs > 0 ? 'ahead of' : 'behind'} this machine's`;
+          const away = `${duration(e.opensInMs)}${skew}`;
           const note = e.note === 'no-time-in-message' ? ' (the service named no time; assuming about an hour)' : e.note === 'time-in-the-past' ? ' (the time the service named has passed; retrying shortly)' : '';
           this.line(`${this.label}: sync time gate closed until ${utcTime(e.notBefore)} (in ${away})${note}; waiting ${left} within --max-wait (${duration(e.maxWaitLeftMs)} left)`, false);
         } else {

@@ -29,6 +29,7 @@ import {
   DEFAULT_RETRY_LIMITS,
   classify,
   gateDecision,
+  referenceTime,
   type AttemptOutcome,
   type FailReason,
   type GateNote,
@@ -73,7 +74,14 @@ export type ProgressEvent =
   | {
       readonly kind: 'gate-wait';
       readonly notBefore: Date;
-      /** When the next attempt is due, epoch ms (notBefore + margin). */
+      /**
+       * How far away notBefore is, ms, measured on the service's clock (its `Date`
+       * header) when that disagrees with ours; print this rather than notBefore - now.
+       */
+      readonly opensInMs: number;
+      /** Service clock minus ours, ms (0: our clock was used). */
+      readonly clockSkewMs: number;
+      /** When the next attempt is due, epoch ms on OUR clock (notBefore + margin - skew). */
       readonly retryAt: number;
       readonly remainingMs: number;
       /** Time left of --max-wait, ms. */
@@ -207,7 +215,8 @@ class Call {
 /** Outcome of one request through the retry loop. */
 type Completed =
   | { readonly kind: 'done'; readonly sent: Extract<Sent, { kind: 'response' }> }
-  | { readonly kind: 'gated'; readonly notBefore: Date; readonly note?: GateNote; readonly parsed: ParsedErrorBody }
+  /** `skewMs`: the service's clock minus ours at the answer (see referenceTime). */
+  | { readonly kind: 'gated'; readonly notBefore: Date; readonly note?: GateNote; readonly parsed: ParsedErrorBody; readonly skewMs: number }
   | { readonly kind: 'fail'; readonly reason: FailReason; readonly outcome: AttemptOutcome; readonly parsed?: ParsedErrorBody };
 
 /** Real sleep; rejects on abort. */
@@ -314,8 +323,11 @@ export class KmsClient {
         }
         // Gated.
         lastGate = r.note === undefined ? { notBefore: r.notBefore } : { notBefore: r.notBefore, note: r.note };
-        const now = this.now();
-        const d = gateDecision(r.notBefore, { now, start: call.start, maxWaitMs, gateWaits: call.gateWaits });
+        // The gate time is on the service's clock: decide on that clock (shifting our
+        // start by the skew), then wait on ours.
+        const skew = r.skewMs;
+        const serverNow = this.now() + skew;
+        const d = gateDecision(r.notBefore, { now: serverNow, start: call.start + skew, maxWaitMs, gateWaits: call.gateWaits });
         if (d.kind === 'stop') {
           return {
             ...base(),
@@ -325,12 +337,12 @@ export class KmsClient {
             code: 'KS_GATED',
             reasonCode: 'REQ_TOO_EARLY_ERR',
             retryLater: true,
-            message: gateStopMessage(r.notBefore, now, opts.maxWaitSeconds, r.note),
+            message: gateStopMessage(r.notBefore, serverNow, opts.maxWaitSeconds, r.note, skew),
           };
         }
         call.gateWaits++;
         call.phase = 'gate-wait';
-        await this.waitForGate(call, r.notBefore, d.untilMs, call.start + maxWaitMs, r.note);
+        await this.waitForGate(call, r.notBefore, d.untilMs - skew, call.start + maxWaitMs, r.note, skew);
         // A fresh transient budget after each gate wait (the gate wait is bounded on its own).
         call.budgetStart = this.now();
         call.retriesUsed = 0;
@@ -455,6 +467,8 @@ export class KmsClient {
       const sent = await this.send({ ...spec, headers: { ...spec.headers, authorization: `Bearer ${token}` } }, call);
       let parsed: ParsedErrorBody | undefined;
       let outcome: AttemptOutcome;
+      const localNow = this.now();
+      const ref = referenceTime(sent.kind === 'response' ? headerOf(sent.headers, 'date') : undefined, localNow);
       if (sent.kind === 'response') {
         call.lastStatus = sent.status;
         if (sent.status >= 200 && sent.status <= 299) {
@@ -475,7 +489,8 @@ export class KmsClient {
         outcome = sent.kind === 'timeout' ? { kind: 'timeout' } : sent.code === undefined ? { kind: 'network' } : { kind: 'network', code: sent.code };
       }
       const d = classify(outcome, {
-        now: this.now(),
+        now: localNow,
+        serverNow: ref.now,
         budgetStart: call.budgetStart,
         retriesUsed: call.retriesUsed,
         canRefreshToken: this.tokens.canRefresh && !call.refreshedAfter401,
@@ -490,8 +505,8 @@ export class KmsClient {
           break;
         case 'gated':
           return d.note === undefined
-            ? { kind: 'gated', notBefore: d.notBefore, parsed: parsed ?? parseErrorBody('') }
-            : { kind: 'gated', notBefore: d.notBefore, note: d.note, parsed: parsed ?? parseErrorBody('') };
+            ? { kind: 'gated', notBefore: d.notBefore, parsed: parsed ?? parseErrorBody(''), skewMs: ref.skewMs }
+            : { kind: 'gated', notBefore: d.notBefore, note: d.note, parsed: parsed ?? parseErrorBody(''), skewMs: ref.skewMs };
         case 'fail':
           return parsed === undefined ? { kind: 'fail', reason: d.reason, outcome } : { kind: 'fail', reason: d.reason, outcome, parsed };
         case 'retry':
@@ -610,13 +625,24 @@ export class KmsClient {
   }
 
   /** Waits until `untilMs`, reporting progress at least every progress interval. */
-  private async waitForGate(call: Call, notBefore: Date, untilMs: number, maxWaitEnd: number, note: GateNote | undefined): Promise<void> {
+  /** `untilMs` and `maxWaitEnd` are on our clock; `skewMs` is the service's clock minus ours. */
+  private async waitForGate(call: Call, notBefore: Date, untilMs: number, maxWaitEnd: number, note: GateNote | undefined, skewMs: number): Promise<void> {
     let first = true;
     for (;;) {
       const now = this.now();
       const remaining = untilMs - now;
       if (remaining <= 0) return;
-      call.onProgress?.({ kind: 'gate-wait', notBefore, retryAt: untilMs, remainingMs: remaining, maxWaitLeftMs: Math.max(0, maxWaitEnd - now), first, ...(note === undefined ? {} : { note }) });
+      call.onProgress?.({
+        kind: 'gate-wait',
+        notBefore,
+        opensInMs: notBefore.getTime() - (now + skewMs),
+        clockSkewMs: skewMs,
+        retryAt: untilMs,
+        remainingMs: remaining,
+        maxWaitLeftMs: Math.max(0, maxWaitEnd - now),
+        first,
+        ...(note === undefined ? {} : { note }),
+      });
       first = false;
       const step = Math.min(remaining, this.progressIntervalMs);
       await this.sleep(step, call.signal);
@@ -629,7 +655,8 @@ export class KmsClient {
     if (isAborted(call.signal)) throw new Aborted('aborted');
     // Never let an attempt run past the budget window, but give it at least a second.
     const left = call.budgetStart + this.limits.budgetMs - this.now();
-    const timeoutMs = Math.max(1_000, Math.min(this.limits.attemptTimeoutMs, left));
+    // (A configured per-attempt timeout shorter than a second is honoured as it is.)
+    const timeoutMs = Math.min(this.limits.attemptTimeoutMs, Math.max(1_000, left));
     const ac = new AbortController();
     let timedOut = false;
     const onAbort = (): void => ac.abort();
@@ -809,8 +836,15 @@ export function utc(d: Date): string {
   return `${d.toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, '')} UTC`;
 }
 
-function gateStopMessage(notBefore: Date, now: number, maxWaitSeconds: number, note: GateNote | undefined): string {
-  const away = describeDuration(notBefore.getTime() - now);
+/** "; measured on the service's clock, 2 h ahead of this machine's" (empty without skew). */
+export function describeSkew(skewMs: number): string {
+  if (skewMs === 0) return '';
+  return ` (by the key service's clock, which is ${describeDuration(Math.abs(skewMs))} ${skewMs > 0 ? 'ahead of' : 'behind'} this machine's)`;
+}
+
+/** `now` is on the service's clock when `skewMs` is not 0. */
+function gateStopMessage(notBefore: Date, now: number, maxWaitSeconds: number, note: GateNote | undefined, skewMs = 0): string {
+  const away = `${describeDuration(notBefore.getTime() - now)}${describeSkew(skewMs)}`;
   const limit = maxWaitSeconds === 0 ? '--max-wait is 0 (never wait)' : `beyond --max-wait ${maxWaitSeconds} s`;
   const extra = note === 'no-time-in-message'
     ? ' (the service named no time; assuming about an hour)'

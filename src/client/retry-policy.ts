@@ -12,6 +12,8 @@
  * - {@link parseRetryAfter}: `Retry-After` as delta-seconds or HTTP-date.
  * - {@link parseGateTime}: the earliest sync time named in a 409 `REQ_TOO_EARLY_ERR`.
  * - {@link gateDecision}: wait for the gate or stop now (exit 75).
+ * - {@link referenceTime}: whose clock the gate is measured on (the service's `Date`
+ *   header when it disagrees with ours, else ours).
  */
 
 /** Limits of the transient-failure retry budget (DESIGN 5.2). */
@@ -80,6 +82,11 @@ export interface ClassifyContext {
   /** Uniform random number in [0, 1). */
   readonly random: () => number;
   readonly limits?: RetryLimits;
+  /**
+   * The service's current time (see {@link referenceTime}), epoch ms: the gate time in a
+   * 409 and an HTTP-date `Retry-After` are on the service's clock. Default `now`.
+   */
+  readonly serverNow?: number;
 }
 
 /** Why a call failed; `transient` failures map to exit 75, the others to exit 1. */
@@ -111,7 +118,7 @@ export function classify(outcome: AttemptOutcome, ctx: ClassifyContext): Decisio
     const { status } = outcome;
     if (status >= 200 && status <= 299) return { kind: 'done' };
     if (status === 409 && ctx.gateApplies && outcome.reasonCode === GATE_REASON_CODE) {
-      const gate = parseGateTime(outcome.message, ctx.now);
+      const gate = parseGateTime(outcome.message, ctx.serverNow ?? ctx.now);
       return gate.note === undefined
         ? { kind: 'gated', notBefore: gate.notBefore }
         : { kind: 'gated', notBefore: gate.notBefore, note: gate.note };
@@ -125,7 +132,7 @@ export function classify(outcome: AttemptOutcome, ctx: ClassifyContext): Decisio
   if (ctx.retriesUsed >= limits.maxRetries) {
     return { kind: 'fail', reason: { kind: 'retries-exhausted', transient: true, last: outcome } };
   }
-  const retryAfterMs = outcome.kind === 'response' ? parseRetryAfter(outcome.retryAfter, ctx.now) : undefined;
+  const retryAfterMs = outcome.kind === 'response' ? parseRetryAfter(outcome.retryAfter, ctx.serverNow ?? ctx.now) : undefined;
   const backoff = backoffDelay(ctx.retriesUsed, ctx.random, limits);
   // Honour Retry-After (it may be shorter or longer than our backoff); never retry
   // sooner than it asks. A Retry-After past the budget ends the call below.
@@ -171,10 +178,51 @@ export function parseRetryAfter(header: string | readonly string[] | undefined, 
     const s = Number(v);
     return s <= RETRY_AFTER_MAX_SECONDS ? s * 1000 : undefined;
   }
-  if (!(IMF_FIXDATE.test(v) || RFC850_DATE.test(v) || ASCTIME_DATE.test(v))) return undefined;
-  const at = Date.parse(ASCTIME_DATE.test(v) ? `${v} GMT` : v);
-  if (!Number.isFinite(at)) return undefined;
+  const at = parseHttpDate(v);
+  if (at === undefined) return undefined;
   return Math.max(0, at - now);
+}
+
+/** An HTTP-date (IMF-fixdate, RFC 850 or asctime form) as epoch ms, else `undefined`. */
+export function parseHttpDate(header: string | readonly string[] | undefined): number | undefined {
+  const raw = Array.isArray(header) ? header[0] : header;
+  if (typeof raw !== 'string') return undefined;
+  const v = raw.trim();
+  if (v.length > 64 || !(IMF_FIXDATE.test(v) || RFC850_DATE.test(v) || ASCTIME_DATE.test(v))) return undefined;
+  const at = Date.parse(ASCTIME_DATE.test(v) ? `${v} GMT` : v);
+  return Number.isFinite(at) ? at : undefined;
+}
+
+/**
+ * The service's `Date` is used as "now" only when it disagrees with ours by at least this
+ * much: `Date` has a resolution of one second (and the answer took some time to arrive),
+ * so a smaller difference is noise, and our clock is the more precise one.
+ */
+export const SERVER_CLOCK_MIN_SKEW_MS = 2_000;
+
+/** Whose clock to measure the gate on, and how far the service's clock is ahead of ours. */
+export interface ReferenceTime {
+  /** "Now" on the reference clock, epoch ms. */
+  readonly now: number;
+  readonly source: 'server' | 'local';
+  /** Service clock minus ours, ms (0 when the local clock is used). */
+  readonly skewMs: number;
+}
+
+/**
+ * Chooses the reference time for a gate: the time in a 409 `REQ_TOO_EARLY_ERR` is on the
+ * service's clock, so how far away it is must be measured on that clock too. Uses the
+ * response's `Date` header (server now) when present, parseable and at least
+ * {@link SERVER_CLOCK_MIN_SKEW_MS} away from `localNow`; otherwise the local clock. Pure.
+ * Waiting then happens on the local clock, shifted by `skewMs`; the gate margin
+ * ({@link GATE_MARGIN_MS}) covers the second lost to the header's resolution.
+ */
+export function referenceTime(dateHeader: string | readonly string[] | undefined, localNow: number): ReferenceTime {
+  const server = parseHttpDate(dateHeader);
+  if (server === undefined || !Number.isFinite(localNow) || Math.abs(server - localNow) < SERVER_CLOCK_MIN_SKEW_MS) {
+    return { now: localNow, source: 'local', skewMs: 0 };
+  }
+  return { now: server, source: 'server', skewMs: server - localNow };
 }
 
 /** Why a gate time is not simply the one the service named. */

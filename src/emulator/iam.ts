@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { signJwt, verifyJwt, type JwtVerification } from './jwt';
+import { signJwt, verifyJwt, type JwtClaims, type JwtVerification } from './jwt';
 import { iamError, jsonReply, type Reply } from './reply';
 
 /** The only grant type the emulated IAM accepts for API keys. */
@@ -20,6 +20,8 @@ export class TokenIssuer {
     private readonly ttlSeconds: number,
     private readonly knowsApiKey: (apiKey: string) => boolean,
     private readonly issuer: string,
+    /** Bearer tokens accepted as they are (tests of the IBMCLOUD_IAM_TOKEN path); never expire. */
+    private readonly staticTokens: ReadonlySet<string> = new Set(),
   ) {}
 
   /** Handles `POST /identity/token` given the request's content type and body. */
@@ -90,6 +92,9 @@ export class TokenIssuer {
 
   /** Verifies an access token against the emulator clock. */
   verify(token: string, nowMs: number): JwtVerification {
+    if (this.staticTokens.has(token)) {
+      return { ok: true, claims: { iss: this.issuer, sub: 'static-token', iat: 0, exp: Number.MAX_SAFE_INTEGER } satisfies JwtClaims };
+    }
     return verifyJwt(token, this.secret, Math.floor(nowMs / 1000));
   }
 }

@@ -35,6 +35,11 @@ export interface EmulatorOptions {
   readonly tokenTtlSeconds?: number;
   /** Start the clock frozen at this time; default real time. */
   readonly now?: number | Date;
+  /**
+   * Bearer tokens the key API accepts as they are (no IAM exchange, never expire): for
+   * tests of the `IBMCLOUD_IAM_TOKEN` path. Redacted from the request log like API keys.
+   */
+  readonly staticTokens?: readonly string[];
 }
 
 /** A running emulator. */
@@ -145,10 +150,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const faults = new FaultQueues();
   for (const [target, list] of Object.entries(seed.faults ?? {})) faults.add(target as FaultTarget, list ?? []);
   const requestLog = new RequestLog();
-  const secrets = state.apiKeyList();
+  const staticTokens = [...(options.staticTokens ?? [])];
+  const secrets = [...state.apiKeyList(), ...staticTokens];
   const host = options.host ?? '127.0.0.1';
   let url = '';
-  const tokens = new TokenIssuer(options.tokenTtlSeconds ?? 3600, (k) => state.hasApiKey(k), 'https://iam.cloud.ibm.com/identity');
+  const tokens = new TokenIssuer(options.tokenTtlSeconds ?? 3600, (k) => state.hasApiKey(k), 'https://iam.cloud.ibm.com/identity', new Set(staticTokens));
 
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
@@ -194,6 +200,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     const headers: Record<string, string> = { ...reply.headers, ...(fault?.headers ?? {}) };
     if (x.correlationId !== undefined) headers['correlation-id'] = x.correlationId;
     if (closing) headers.connection = 'close';
+    // Date from the emulator clock (node would send real time): clients may read the
+    // server's time from it, e.g. to measure the sync gate against the service's clock.
+    // A fault may set its own (e.g. garbage) Date.
+    if (!Object.keys(headers).some((k) => k.toLowerCase() === 'date')) headers['date'] = new Date(clock.now()).toUTCString();
     res.statusCode = reply.status;
     for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
     const noBody = reply.status === 204 || reply.status === 304 || x.req.method === 'HEAD';
