@@ -134,13 +134,16 @@ export function classify(outcome: AttemptOutcome, ctx: ClassifyContext): Decisio
   }
   const retryAfterMs = outcome.kind === 'response' ? parseRetryAfter(outcome.retryAfter, ctx.serverNow ?? ctx.now) : undefined;
   const backoff = backoffDelay(ctx.retriesUsed, ctx.random, limits);
-  // Honour Retry-After (it may be shorter or longer than our backoff); never retry
-  // sooner than it asks. A Retry-After past the budget ends the call below.
-  const delayMs = retryAfterMs ?? backoff;
+  // Honour Retry-After: never retry sooner than it asks. Never sooner than our own
+  // backoff either: a "Retry-After: 0" (or a date already past) repeated by a struggling
+  // service must not turn into back-to-back retries. A Retry-After past the budget ends
+  // the call below.
+  const useRetryAfter = retryAfterMs !== undefined && retryAfterMs >= backoff;
+  const delayMs = useRetryAfter ? retryAfterMs : backoff;
   if (ctx.now + delayMs > ctx.budgetStart + limits.budgetMs) {
     return { kind: 'fail', reason: { kind: 'deadline', transient: true, last: outcome } };
   }
-  return { kind: 'retry', delayMs, refreshToken: false, source: retryAfterMs === undefined ? 'backoff' : 'retry-after' };
+  return { kind: 'retry', delayMs, refreshToken: false, source: useRetryAfter ? 'retry-after' : 'backoff' };
 }
 
 /**
