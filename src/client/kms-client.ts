@@ -477,7 +477,11 @@ export class KmsClient {
         } else {
           parsed = parseErrorBody(sent.text, headerOf(sent.headers, 'content-type'), sent.truncated);
           const retryAfter = headerOf(sent.headers, 'retry-after');
-          outcome = {
+          // A 409 to a sync is decided by its body (the gate or a permanent conflict). A
+          // body cut short with no reason code in what arrived cannot tell which: ask
+          // again (a repeated sync is harmless) rather than call it permanent.
+          const unreadable409 = gateApplies && sent.status === 409 && parsed.reasonCode === undefined && (parsed.truncated || sent.readFailed);
+          outcome = unreadable409 ? { kind: 'network', code: 'BODY_READ_FAILED' } : {
             kind: 'response',
             status: sent.status,
             ...(retryAfter === undefined ? {} : { retryAfter }),
@@ -576,8 +580,10 @@ export class KmsClient {
       } else {
         outcome = sent.kind === 'timeout' ? { kind: 'timeout' } : sent.code === undefined ? { kind: 'network' } : { kind: 'network', code: sent.code };
       }
+      const now = this.now();
+      const serverNow = referenceTime(sent.kind === 'response' ? headerOf(sent.headers, 'date') : undefined, now).now;
       const d = classify(outcome, {
-        now: this.now(), budgetStart: call.budgetStart, retriesUsed: call.retriesUsed, canRefreshToken: false, gateApplies: false, random: this.random, limits: this.limits,
+        now, serverNow, budgetStart: call.budgetStart, retriesUsed: call.retriesUsed, canRefreshToken: false, gateApplies: false, random: this.random, limits: this.limits,
       });
       if (d.kind === 'retry') {
         call.retriesUsed++;
@@ -676,9 +682,17 @@ export class KmsClient {
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       });
-      const cap = res.statusCode >= 200 && res.statusCode <= 299 ? SUCCESS_BODY_CAP_BYTES : BODY_CAP_BYTES;
-      const body = await readCapped(res.body, cap);
-      if (isAborted(call.signal) && !(res.statusCode >= 200 && res.statusCode <= 299)) throw new Aborted('aborted');
+      const ok = res.statusCode >= 200 && res.statusCode <= 299;
+      if (ok && !spec.needBody) {
+        // The answer is the status (a sync's 2xx means accepted): do not wait for a body
+        // that may be large or trickle in; drop the connection instead.
+        res.body.on('error', () => undefined).destroy();
+        return { kind: 'response', status: res.statusCode, headers: res.headers as Record<string, string | string[] | undefined>, text: '', truncated: false, readFailed: false };
+      }
+      const body = await readCapped(res.body, ok ? SUCCESS_BODY_CAP_BYTES : BODY_CAP_BYTES);
+      if (isAborted(call.signal) && !ok) throw new Aborted('aborted');
+      // A 2xx body we need that did not arrive within the attempt's time: a timeout.
+      if (ok && body.readFailed && timedOut) return { kind: 'timeout' };
       return { kind: 'response', status: res.statusCode, headers: res.headers as Record<string, string | string[] | undefined>, ...body };
     } catch (e) {
       if (e instanceof Aborted || isAborted(call.signal)) throw new Aborted('aborted');

@@ -1,0 +1,121 @@
+/**
+ * Shared harness of the reliability suite (not a test file): per-file random canary
+ * credentials registered in an emulator, CLI runs with leak checks, a connection
+ * recorder, and a plain-text table printer for the fault matrix.
+ */
+import { randomBytes } from 'node:crypto';
+import * as net from 'node:net';
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { DEFAULT_SEED } from '../../src/emulator/seed';
+import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../../src/emulator/server';
+import { KP_INSTANCE, KP_KEY, runCli, type CliRun } from '../helpers/cli';
+
+export { KP_INSTANCE, KP_KEY };
+
+/** Random per test file: a canary that leaks cannot be a coincidence of another test. */
+export const CANARY_KEY = `CANARY-apikey-${randomBytes(12).toString('hex')}`;
+export const CANARY_TOKEN = `CANARY-token-${randomBytes(12).toString('hex')}`;
+
+export type Creds = 'apikey' | 'token';
+
+/** An emulator on 127.0.0.1:0 that knows the canary API key and accepts the canary token. */
+export function startCanary(opts: Omit<EmulatorOptions, 'seed' | 'staticTokens'> = {}): Promise<RunningEmulator> {
+  return startEmulator({
+    port: 0,
+    ...opts,
+    seed: { ...DEFAULT_SEED, apiKeys: [...DEFAULT_SEED.apiKeys, CANARY_KEY] },
+    staticTokens: [CANARY_TOKEN],
+  });
+}
+
+/** Minimal CLI environment: PATH, one canary credential, endpoints, fast time. */
+export function env(creds: Creds, urls: { kms: string; iam: string }, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env['PATH'] ?? '',
+    ...(creds === 'apikey' ? { IBMCLOUD_API_KEY: CANARY_KEY, IBMCLOUD_IAM_API_ENDPOINT: urls.iam } : { IBMCLOUD_IAM_TOKEN: CANARY_TOKEN }),
+    IBMCLOUD_KP_API_ENDPOINT: urls.kms,
+    KEY_SYNC_TIME_SCALE: '0.001',
+    KEY_SYNC_ATTEMPT_TIMEOUT_MS: '400',
+    ...extra,
+  };
+}
+
+/** Every place a credential must never appear: returns the names of the leaking ones. */
+export function leaks(texts: Record<string, string>): string[] {
+  const bad: string[] = [];
+  for (const [name, text] of Object.entries(texts)) {
+    if (text.includes(CANARY_KEY) || text.includes(CANARY_TOKEN) || /CANARY-(apikey|token)-[0-9a-f]{6}/.test(text)) bad.push(`${name}: canary`);
+    if (/eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/.test(text)) bad.push(`${name}: JWT`);
+    if (/Bearer\s+(?!\[REDACTED\])[A-Za-z0-9]/.test(text)) bad.push(`${name}: bearer`);
+  }
+  return bad;
+}
+
+/** Leaks in a CLI run and in the emulator's request log. */
+export function runLeaks(run: CliRun, emu?: RunningEmulator): string[] {
+  return leaks({ stdout: run.stdout, stderr: run.stderr, ...(emu === undefined ? {} : { 'emulator log': JSON.stringify(emu.log()) }) });
+}
+
+export { runCli };
+export type { CliRun };
+
+/** The one JSON object a --json run prints (undefined if stdout is not exactly that). */
+export function jsonOf(run: CliRun): Record<string, unknown> | undefined {
+  const lines = run.stdout.trim().split('\n').filter((l) => l !== '');
+  if (lines.length !== 1) return undefined;
+  try {
+    return JSON.parse(lines[0] as string) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A loopback TCP server that only counts connections (and closes them). */
+export async function connectionRecorder(): Promise<{ port: number; connections: () => number; close: () => Promise<void> }> {
+  let n = 0;
+  const sockets = new Set<net.Socket>();
+  const srv = net.createServer((s) => {
+    n++;
+    sockets.add(s);
+    s.on('error', () => undefined);
+    s.destroy();
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as net.AddressInfo;
+  return {
+    port,
+    connections: () => n,
+    close: () => new Promise<void>((r) => {
+      for (const s of sockets) s.destroy();
+      srv.close(() => r());
+    }),
+  };
+}
+
+/** A fresh empty directory. */
+export function emptyDir(prefix: string): string {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Every file and directory under `dir` (relative paths). */
+export function entriesUnder(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d)) {
+      const p = path.join(d, name);
+      out.push(path.relative(dir, p));
+      if (statSync(p).isDirectory()) walk(p);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** A plain-text table: header, rule, rows; columns padded to the widest cell. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ').trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('-+-'), ...rows.map(line)].join('\n');
+}
