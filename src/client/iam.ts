@@ -98,7 +98,8 @@ export function needsRefresh(t: CachedToken, now: number): boolean {
 }
 
 /**
- * Reads an IAM token response (`access_token`, `expires_in`, `expiration` in epoch s).
+ * Reads an IAM token response (`access_token`, `expires_in`, `expiration` in epoch s;
+ * `expires_in` wins, see below).
  * Returns `undefined` when it has no usable token.
  */
 export function tokenFromIamResponse(body: unknown, now: number): CachedToken | undefined {
@@ -109,10 +110,13 @@ export function tokenFromIamResponse(body: unknown, now: number): CachedToken | 
   let expiresAt: number | undefined;
   const expiration = b['expiration'];
   const expiresIn = b['expires_in'];
-  if (typeof expiration === 'number' && Number.isFinite(expiration) && expiration * 1000 > now) {
-    expiresAt = expiration * 1000;
-  } else if (typeof expiresIn === 'number' && Number.isFinite(expiresIn) && expiresIn > 0) {
+  // `expires_in` first: it is relative, so a skew between our clock and IAM's does not
+  // move it (`expiration` is IAM's absolute time: 2 h of skew made a token look valid
+  // for 3 h on our clock, and the key service refused it after a long gate wait).
+  if (typeof expiresIn === 'number' && Number.isFinite(expiresIn) && expiresIn > 0) {
     expiresAt = now + expiresIn * 1000;
+  } else if (typeof expiration === 'number' && Number.isFinite(expiration) && expiration * 1000 > now) {
+    expiresAt = expiration * 1000;
   } else {
     // No (future) expiry: assume the usual hour rather than trusting it forever.
     expiresAt = now + 3_600_000;
