@@ -8,13 +8,16 @@
  *   points it at the local emulator); unset, the real regional endpoints are used.
  * - `KEY_SYNC_DEMO_PAYMENTS_ROTATION` / `KEY_SYNC_DEMO_ANALYTICS_ROTATION`: the declared
  *   rotation markers; change one and only that key re-syncs.
+ * - `KEY_SYNC_DEMO_RESOURCE_TYPE`: `terraform_data` to sync through Terraform's built-in
+ *   resource instead of `null_resource` (no provider download; the demo uses it when
+ *   `terraform init` cannot install hashicorp/null).
  * - `CDKTF_OUTDIR`: where to synthesize (default `cdktf.out`).
  *
  * Importing this file builds nothing; running it (`npm run synth`) synthesizes.
  */
 import { App, LocalBackend, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
-import { KmsInstance, RootKey, type KmsService } from './src';
+import { KmsInstance, RootKey, type KeySyncResourceType, type KmsService } from './src';
 
 /** Name of the demo stack (its directory under `cdktf.out/stacks/`). */
 export const DEMO_STACK_NAME = 'key-sync-demo';
@@ -66,6 +69,8 @@ export class DemoStack extends TerraformStack {
     new LocalBackend(this, { path: `terraform.${id}.tfstate` });
 
     const endpoint = env.KEY_SYNC_DEMO_ENDPOINT || undefined;
+    const resourceType = env.KEY_SYNC_DEMO_RESOURCE_TYPE as KeySyncResourceType | undefined;
+    const syncOptions = resourceType ? { resourceType } : {};
     const p = DEMO.payments;
     const keyProtect = instance(endpoint, 'key-protect', () => KmsInstance.keyProtect({ instanceId: p.instanceId, region: p.region }), p.instanceId);
     this.paymentsKey = new RootKey(this, 'PaymentsKey', {
@@ -75,7 +80,7 @@ export class DemoStack extends TerraformStack {
       lifecycle: { state: 'active', rotation: env.KEY_SYNC_DEMO_PAYMENTS_ROTATION || p.defaultRotation },
     });
     for (const [id, resourceCrn] of Object.entries(p.associations)) this.paymentsKey.associate(id, { resourceCrn });
-    this.paymentsKey.sync();
+    this.paymentsKey.sync(syncOptions);
 
     const a = DEMO.analytics;
     const hpcs = instance(endpoint, 'hpcs', () => KmsInstance.hyperProtect({ instanceId: a.instanceId, region: a.region, port: a.port }), a.instanceId);
@@ -86,7 +91,7 @@ export class DemoStack extends TerraformStack {
       lifecycle: { state: 'active', rotation: env.KEY_SYNC_DEMO_ANALYTICS_ROTATION || a.defaultRotation },
     });
     for (const [id, resourceCrn] of Object.entries(a.associations)) this.analyticsKey.associate(id, { resourceCrn });
-    this.analyticsKey.sync();
+    this.analyticsKey.sync(syncOptions);
   }
 }
 

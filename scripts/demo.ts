@@ -4,20 +4,23 @@
  *  1. start the emulator (IAM + key management) on a free loopback port;
  *  2. synthesize main.ts pointed at it;
  *  3. apply: real terraform/tofu when one is on PATH, else run each KeySync's
- *     synthesized local-exec command exactly as Terraform would (stand-in);
+ *     synthesized local-exec command exactly as Terraform would (stand-in;
+ *     `KEY_SYNC_DEMO_APPLY=stand-in` forces it);
  *  4. change one declared input an hour later: only that key's hash changes, it re-syncs;
  *  5. change it again at once: the sync is gated (exit 75, resource tainted); an hour
  *     later the next apply retries it and it goes through;
  *  then print a summary and exit 0 (non-zero if any step did not behave as it must).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'cdktf';
 import { DemoStack, DEMO_STACK_NAME } from '../main';
 import { startEmulator, type RunningEmulator } from '../src/emulator/server';
 import { DEFAULT_SEED } from '../src/emulator/seed';
-import { emptyState, standInApply, type ApplyReport, type StandInState } from './lib/stand-in-terraform';
+import type { KeySyncResourceType } from '../src';
+import { emptyState, readSyncResources, standInApply, type ApplyReport, type StandInState } from './lib/stand-in-terraform';
+import { runTerraform, terraformApply } from './lib/terraform-apply';
 
 const OUTDIR = path.resolve(process.env.KEY_SYNC_DEMO_OUTDIR ?? 'cdktf.out');
 const STACK_DIR = path.join(OUTDIR, 'stacks', DEMO_STACK_NAME);
@@ -53,16 +56,19 @@ function applyEnv(emulator: RunningEmulator): NodeJS.ProcessEnv {
   return env;
 }
 
+/** The resource type the stacks are synthesized with (switched when only terraform_data can be applied). */
+let resourceType: KeySyncResourceType = 'null_resource';
+
+/** Synthesizes main.ts's DemoStack; returns each sync resource's `sync_hash` by address. */
 function synth(emulatorUrl: string, paymentsRotation: string): Record<string, string> {
   const app = new App({ outdir: OUTDIR });
-  new DemoStack(app, DEMO_STACK_NAME, { KEY_SYNC_DEMO_ENDPOINT: emulatorUrl, KEY_SYNC_DEMO_PAYMENTS_ROTATION: paymentsRotation });
+  new DemoStack(app, DEMO_STACK_NAME, {
+    KEY_SYNC_DEMO_ENDPOINT: emulatorUrl,
+    KEY_SYNC_DEMO_PAYMENTS_ROTATION: paymentsRotation,
+    KEY_SYNC_DEMO_RESOURCE_TYPE: resourceType,
+  });
   app.synth();
-  const json = JSON.parse(readFileSync(path.join(STACK_DIR, 'cdk.tf.json'), 'utf8')) as {
-    resource: { null_resource: Record<string, { triggers: Record<string, string> }> };
-  };
-  const hashes: Record<string, string> = {};
-  for (const [name, r] of Object.entries(json.resource.null_resource)) hashes[`null_resource.${name}`] = r.triggers.sync_hash;
-  return hashes;
+  return Object.fromEntries(readSyncResources(STACK_DIR).map((r) => [r.address, r.triggers.sync_hash]));
 }
 
 function terraformOnPath(): string | undefined {
@@ -74,18 +80,41 @@ function terraformOnPath(): string | undefined {
   return undefined;
 }
 
-/**
- * The binary to apply with, or why the stand-in is used instead: a binary counts only
- * when `init` succeeds, which needs the hashicorp/null provider (network or a mirror).
- */
-function chooseApplier(env: NodeJS.ProcessEnv): { binary?: string; why: string } {
-  const binary = terraformOnPath();
-  if (!binary) return { why: 'no terraform or tofu on PATH' };
-  const init = spawnSync(binary, ['init', '-input=false', '-no-color'], { cwd: STACK_DIR, env, encoding: 'utf8' });
-  if (init.status !== 0) {
-    return { why: `${binary} is on PATH but \`${binary} init\` failed (it needs the hashicorp/null provider: no network or provider mirror here)` };
+/** Terraform's environment: no checkpoint calls, and a CLI config file that exists. */
+function terraformEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const tf: NodeJS.ProcessEnv = { ...env, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1' };
+  if (tf.TF_CLI_CONFIG_FILE && !existsSync(tf.TF_CLI_CONFIG_FILE)) {
+    const empty = path.join(OUTDIR, 'empty.tfrc');
+    writeFileSync(empty, '');
+    tf.TF_CLI_CONFIG_FILE = empty;
   }
-  return { binary, why: `${binary} init succeeded` };
+  return tf;
+}
+
+/**
+ * The binary to apply with, or why the stand-in is used instead. A binary counts only
+ * when `init` succeeds: `null_resource` needs the hashicorp/null provider (network or a
+ * mirror); when that fails, the stack is re-synthesized with `terraform_data`, which is
+ * built into Terraform >= 1.4 and OpenTofu, and tried again.
+ */
+async function chooseApplier(env: NodeJS.ProcessEnv, resynth: () => void): Promise<{ binary?: string; why: string }> {
+  if (process.env.KEY_SYNC_DEMO_APPLY === 'stand-in') return { why: 'KEY_SYNC_DEMO_APPLY=stand-in asks for the stand-in' };
+  const binary = terraformOnPath();
+  if (!binary) return { why: 'No terraform or tofu on PATH' };
+  const init = () => runTerraform(binary, ['init', '-input=false', '-no-color'], STACK_DIR, env);
+  if ((await init()).status === 0) return { binary, why: `${binary} init succeeded` };
+  resourceType = 'terraform_data';
+  resynth();
+  if ((await init()).status === 0) {
+    return {
+      binary,
+      why: `${binary} could not install the hashicorp/null provider (no network or mirror), so the stack was\n` +
+        "      re-synthesized with KeySync's resourceType 'terraform_data' (built into Terraform, no provider)",
+    };
+  }
+  resourceType = 'null_resource';
+  resynth();
+  return { why: `${binary} is on PATH but \`${binary} init\` failed` };
 }
 
 /** One line of what the CLI said (its last non-empty line: the outcome). */
@@ -99,17 +128,7 @@ function short(hash: string): string {
 }
 
 async function apply(step: string, state: StandInState, env: NodeJS.ProcessEnv, binary: string | undefined): Promise<ApplyReport> {
-  if (binary) {
-    const run = spawnSync(binary, ['apply', '-auto-approve', '-input=false', '-no-color'], { cwd: STACK_DIR, env, encoding: 'utf8' });
-    const report: ApplyReport = {
-      ok: run.status === 0,
-      state,
-      resources: [{ address: '(all)', action: 'create', reason: `${binary} apply`, exitCode: run.status ?? 1, stdout: run.stdout, stderr: run.stderr }],
-    };
-    printApply(step, report);
-    return report;
-  }
-  const report = await standInApply(STACK_DIR, state, env);
+  const report = binary ? await terraformApply(binary, STACK_DIR, env) : await standInApply(STACK_DIR, state, env);
   printApply(step, report);
   return report;
 }
@@ -140,21 +159,26 @@ async function main(): Promise<number> {
     return 2;
   }
   const started = Date.now();
+  // A fresh stack directory: a state file left by an earlier run would change the story.
+  rmSync(STACK_DIR, { recursive: true, force: true });
+  mkdirSync(OUTDIR, { recursive: true });
   const emulator = await startEmulator({ port: 0, now: Date.now() });
   try {
-    const env = applyEnv(emulator);
+    const env = terraformEnv(applyEnv(emulator));
     say('key-sync demo: IBM Cloud is played by the local emulator; no account, no network.');
     say();
     say(`[1/5] Emulator started at ${emulator.url} (IAM + key management), clock ${new Date(emulator.clock.now()).toISOString()}`);
 
-    const first = synth(emulator.url, '2026-11-01');
+    const synthFirst = () => synth(emulator.url, '2026-11-01');
+    synthFirst();
+    // Choosing may re-synthesize with another resource type, so the hashes are read after.
+    const { binary, why } = await chooseApplier(env, synthFirst);
+    const first = synthFirst();
     say(`[2/5] Synthesized main.ts -> ${path.relative(process.cwd(), STACK_DIR)}/cdk.tf.json`);
     for (const [addr, h] of Object.entries(first)) say(`      ${addr.padEnd(34)} sync_hash ${short(h)}`);
-
-    const { binary, why } = chooseApplier(env);
     say(
       binary
-        ? `[3/5] Apply with ${binary}`
+        ? `[3/5] Apply with ${binary}: ${why}.`
         : `[3/5] Apply. ${why};\n` +
             '      so a stand-in runs each local-exec command exactly as Terraform would\n' +
             '      (/bin/sh -c, in the stack directory, with its environment):',
