@@ -46,8 +46,10 @@ export interface KeySyncOptions {
    */
   readonly triggers?: Readonly<Record<string, string>>;
   /**
-   * After the sync is accepted, have the CLI check that the key's registrations list
-   * every declared association (`--verify-registrations`). Changing it does not re-run a sync.
+   * Have the CLI list the key's registrations before it syncs (`--verify-registrations`),
+   * report how many resources the service will re-notify, and warn when there are none
+   * (registrations can lag behind reality, so a warning, not a failure). Changing it
+   * does not re-run a sync.
    * @default false
    */
   readonly verifyRegistrations?: boolean;
