@@ -56,6 +56,12 @@ export interface KmsClientOptions {
   /** How often a gate wait reports progress (ms on the client's clock). Default 15 s. */
   readonly progressIntervalMs?: number;
   readonly userAgent?: string;
+  /**
+   * At most this many HTTP requests in flight at once across every call of this client
+   * (a fleet sync's --concurrency). A request waits for a free slot before its attempt
+   * timeout starts; backoffs and gate waits hold no slot. Default: no limit.
+   */
+  readonly maxConcurrentRequests?: number;
 }
 
 /** Progress of a call, for output while it waits. */
@@ -219,6 +225,42 @@ type Completed =
   | { readonly kind: 'gated'; readonly notBefore: Date; readonly note?: GateNote; readonly parsed: ParsedErrorBody; readonly skewMs: number }
   | { readonly kind: 'fail'; readonly reason: FailReason; readonly outcome: AttemptOutcome; readonly parsed?: ParsedErrorBody };
 
+/** A counting semaphore for request slots; a waiter leaves the queue when its signal aborts. */
+class Slots {
+  private free: number;
+  private readonly waiters: Array<() => void> = [];
+  constructor(size: number) {
+    this.free = size;
+  }
+
+  acquire(signal: AbortSignal | undefined): Promise<void> {
+    if (signal?.aborted === true) return Promise.reject(new Aborted('aborted'));
+    if (this.free > 0) {
+      this.free--;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        const i = this.waiters.indexOf(grant);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(new Aborted('aborted'));
+      };
+      const grant = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      this.waiters.push(grant);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  release(): void {
+    const next = this.waiters.shift();
+    if (next !== undefined) next();
+    else this.free++;
+  }
+}
+
 /** Real sleep; rejects on abort. */
 export const realSleep: Sleep = (ms, signal) =>
   new Promise<void>((resolve, reject) => {
@@ -255,6 +297,8 @@ export class KmsClient {
   private tokenInFlight: Promise<string> | undefined;
   /** Shared backoff: no call sends before this (epoch ms). */
   private holdOffUntil = 0;
+  /** Request slots (maxConcurrentRequests); undefined: unlimited. */
+  private readonly slots: Slots | undefined;
 
   constructor(opts: KmsClientOptions) {
     const check = checkEndpointUrl(opts.baseUrl);
@@ -276,6 +320,7 @@ export class KmsClient {
     this.userAgent = opts.userAgent ?? 'key-sync';
     this.tokens = new TokenCache(opts.credentials);
     this.redact = createRedactor(secretsOf(opts.credentials));
+    this.slots = opts.maxConcurrentRequests === undefined ? undefined : new Slots(Math.max(1, Math.floor(opts.maxConcurrentRequests)));
   }
 
   /** Closes the dispatcher if this client created it (lets the process exit). */
@@ -658,6 +703,16 @@ export class KmsClient {
 
   /** One HTTP attempt with the per-attempt timeout; the body is read with a size cap. */
   private async send(spec: RequestSpec, call: Call): Promise<Sent> {
+    if (this.slots === undefined) return this.sendNow(spec, call);
+    await this.slots.acquire(call.signal);
+    try {
+      return await this.sendNow(spec, call);
+    } finally {
+      this.slots.release();
+    }
+  }
+
+  private async sendNow(spec: RequestSpec, call: Call): Promise<Sent> {
     if (isAborted(call.signal)) throw new Aborted('aborted');
     // Never let an attempt run past the budget window, but give it at least a second.
     const left = call.budgetStart + this.limits.budgetMs - this.now();
