@@ -42,6 +42,24 @@ export interface SyncConfig extends ApiConfig {
   readonly verifyRegistrations: boolean;
 }
 
+/** Default and limits of --concurrency (fleet sync). */
+export const DEFAULT_CONCURRENCY = 8;
+export const MAX_CONCURRENCY = 64;
+
+/**
+ * A sync of many keys: repeated --key-id and/or --keys-file, or --all-registered. The
+ * keys file is read by run.ts (this module does no I/O) and checked by
+ * {@link parseKeysFile} before any request is sent.
+ */
+export interface FleetSyncConfig extends ApiConfig {
+  /** Keys from repeated --key-id, in order (already validated). */
+  readonly keyIds: readonly string[];
+  readonly keysFile?: string;
+  readonly allRegistered: boolean;
+  readonly maxWaitSeconds: number;
+  readonly concurrency: number;
+}
+
 export interface RegistrationsConfig extends ApiConfig {
   readonly keyId?: string;
   readonly crnQuery?: string;
@@ -49,6 +67,7 @@ export interface RegistrationsConfig extends ApiConfig {
 
 export type Command =
   | { readonly kind: 'sync'; readonly config: SyncConfig }
+  | { readonly kind: 'fleet-sync'; readonly config: FleetSyncConfig }
   | { readonly kind: 'registrations'; readonly config: RegistrationsConfig }
   | { readonly kind: 'emulator'; readonly argv: readonly string[] }
   | { readonly kind: 'help'; readonly topic?: 'sync' | 'registrations' }
@@ -71,8 +90,11 @@ const endpointOptions = {
 
 const syncOptions = {
   ...endpointOptions,
-  // multiple: a repeated --key-id is reported clearly (one key per call for now).
+  // Repeated --key-id, --keys-file or --all-registered: a fleet sync.
   'key-id': { type: 'string', multiple: true },
+  'keys-file': { type: 'string' },
+  'all-registered': { type: 'boolean' },
+  concurrency: { type: 'string' },
   'max-wait': { type: 'string' },
   'verify-registrations': { type: 'boolean' },
 } as const;
@@ -233,10 +255,29 @@ function parseSync(args: string[], env: Env): Command {
   }
   if (values.help === true) return { kind: 'help', topic: 'sync' };
   try {
-    const keyRaw = single('--key-id', values['key-id']);
-    // Check the key before the rest so the most common mistake is reported first.
-    if (keyRaw === undefined || keyRaw === '') usage('--key-id is required: give the root key\'s UUID or alias, e.g. --key-id 4a1e9c37-8d2b-4f60-b5a3-2c7d9e1f0b84');
-    const keyId = checked('--key-id', keyRaw, checkKeyId(keyRaw));
+    const keyIds = values['key-id'] ?? [];
+    const keysFile = values['keys-file'];
+    const allRegistered = values['all-registered'] === true;
+    const fleet = keyIds.length > 1 || keysFile !== undefined || allRegistered;
+    if (allRegistered && (keyIds.length > 0 || keysFile !== undefined)) {
+      usage(`--all-registered syncs every key that has a registration; give it without ${keyIds.length > 0 ? '--key-id' : '--keys-file'}`);
+    }
+    if (keysFile === '') usage('--keys-file needs a file name, e.g. --keys-file keys.txt (one key id or alias per line)');
+    if (!fleet && (keyIds[0] === undefined || keyIds[0] === '')) usage('--key-id is required: give the root key\'s UUID or alias, e.g. --key-id 4a1e9c37-8d2b-4f60-b5a3-2c7d9e1f0b84 (or --keys-file FILE, or --all-registered)');
+    // Check the keys before the rest so the most common mistake is reported first.
+    for (const k of keyIds) {
+      if (k === '') usage('--key-id needs a value: the root key\'s UUID or alias');
+      checked('--key-id', k, checkKeyId(k));
+    }
+    let concurrency = DEFAULT_CONCURRENCY;
+    if (values.concurrency !== undefined) {
+      const c = values.concurrency.trim();
+      concurrency = /^\d+$/.test(c) ? Number(c) : NaN;
+      if (!(concurrency >= 1 && concurrency <= MAX_CONCURRENCY)) usage(`--concurrency "${printable(values.concurrency)}" is not a whole number from 1 to ${MAX_CONCURRENCY}; it bounds how many requests a fleet sync has in flight (default ${DEFAULT_CONCURRENCY})`);
+    }
+    if (fleet && values['verify-registrations'] === true) {
+      usage('--verify-registrations checks one key; with several keys use --all-registered, which syncs only keys that have registrations');
+    }
     let maxWaitSeconds = DEFAULT_MAX_WAIT_SECONDS;
     const mw = values['max-wait'];
     if (mw !== undefined) {
@@ -246,6 +287,10 @@ function parseSync(args: string[], env: Env): Command {
       maxWaitSeconds = n;
     }
     const api = apiConfig(values, env, 'sync');
+    if (fleet) {
+      return { kind: 'fleet-sync', config: { ...api, keyIds, ...(keysFile === undefined ? {} : { keysFile }), allRegistered, maxWaitSeconds, concurrency } };
+    }
+    const keyId = keyIds[0] ?? '';
     return { kind: 'sync', config: { ...api, keyId, maxWaitSeconds, verifyRegistrations: values['verify-registrations'] === true } };
   } catch (e) {
     if (e instanceof UsageError) return { kind: 'usage-error', message: e.message, topic: 'sync' };
@@ -279,6 +324,40 @@ function parseRegistrations(args: string[], env: Env): Command {
     if (e instanceof UsageError) return { kind: 'usage-error', message: e.message, topic: 'registrations' };
     throw e;
   }
+}
+
+/** Largest --keys-file read (a million keys is about 40 MB; nobody has that many). */
+export const KEYS_FILE_MAX_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The keys of a --keys-file: one key id or alias per line; `#` starts a comment; blank
+ * lines are ignored; surrounding blanks (and CR of CRLF files) are trimmed. A bad line is
+ * a usage error naming the file, the line number, the value and the fix. Duplicates are
+ * kept once (first place) and reported as a note. Pure.
+ */
+export function parseKeysFile(text: string, file: string): { ok: true; keys: string[]; duplicates: number } | { ok: false; message: string } {
+  const keys: string[] = [];
+  const seen = new Set<string>();
+  let duplicates = 0;
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i] ?? '';
+    const hash = raw.indexOf('#');
+    const value = (hash >= 0 ? raw.slice(0, hash) : raw).trim();
+    if (value === '') continue;
+    const problem = checkKeyId(value);
+    if (problem !== undefined) {
+      return { ok: false, message: `--keys-file ${printable(file)} line ${i + 1}: "${printable(value)}" ${problem.problem}; ${problem.fix} (one key per line, # for comments)` };
+    }
+    if (seen.has(value)) {
+      duplicates++;
+      continue;
+    }
+    seen.add(value);
+    keys.push(value);
+  }
+  if (keys.length === 0) return { ok: false, message: `--keys-file ${printable(file)} lists no keys; put one key id or alias per line (# for comments)` };
+  return { ok: true, keys, duplicates };
 }
 
 /** Parses `key-sync <command> [flags]` (argv without node and the script). Pure. */
@@ -318,6 +397,8 @@ Usage:
   key-sync sync --instance-id ID --key-id ID
                 [--endpoint URL | --region R [--service key-protect|hpcs] [--port N] [--private]]
                 [--key-ring RING] [--max-wait SECONDS] [--verify-registrations] [--json]
+  key-sync sync --instance-id ID (--key-id ID --key-id ID... | --keys-file FILE | --all-registered)
+                [--concurrency N] [endpoint flags] [--key-ring RING] [--max-wait SECONDS] [--json]
   key-sync registrations --instance-id ID [--key-id ID] [--crn CRN-QUERY] [endpoint flags] [--json]
   key-sync emulator [--port N] [--host 127.0.0.1] [--seed FILE]
   key-sync --help | --version
@@ -333,6 +414,14 @@ Flags:
   --max-wait SECONDS      how long to wait for the sync time gate, from the start
                           (default ${DEFAULT_MAX_WAIT_SECONDS}; 0 = never wait; at most ${MAX_WAIT_SECONDS_LIMIT})
   --verify-registrations  list the key's registrations first; warn if there are none
+  --keys-file FILE        sync every key listed in FILE (one id or alias per line, # comments)
+  --all-registered        sync every key of the instance that has a registration
+  --concurrency N         fleet sync: at most N requests in flight (default ${DEFAULT_CONCURRENCY}, 1-${MAX_CONCURRENCY});
+                          one token, one connection pool, one shared backoff (a 429 or 5xx
+                          pauses every worker); gated keys wait side by side, each within
+                          --max-wait; one failing key never stops the others. Exit code:
+                          the worst outcome (1 over 75 over 0); --json prints
+                          {outcome, counts, keys: [one sync object per key]}
   --crn CRN-QUERY         registrations: filter by resource CRN (* wildcards allowed)
   --json                  print one JSON object instead of text
 

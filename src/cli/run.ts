@@ -9,7 +9,9 @@ import * as path from 'node:path';
 import type { Dispatcher } from 'undici';
 import type { KmsClient, RegistrationsResult, Sleep, SyncResult } from '../client/kms-client';
 import { createRedactor } from '../client/errors';
-import { HELP, parseCommand, type ApiConfig, type Env, type RegistrationsConfig, type SyncConfig } from './args';
+import { HELP, KEYS_FILE_MAX_BYTES, parseCommand, parseKeysFile, type ApiConfig, type Env, type FleetSyncConfig, type RegistrationsConfig, type SyncConfig } from './args';
+import { FleetProgress, fleetJson, fleetTable, syncFleet } from './fleet';
+import { checkKeyId } from '../constructs/validation';
 import {
   EXIT_FAILED,
   EXIT_OK,
@@ -94,6 +96,11 @@ export async function run(argv: readonly string[], env: Env, io: RunIo): Promise
     }
     case 'sync':
       return guarded(cmd.config, io, () => runSync(cmd.config, io));
+    case 'fleet-sync': {
+      const keys = fleetKeys(cmd.config, io);
+      if (keys === undefined) return EXIT_USAGE;
+      return guarded(cmd.config, io, () => runFleetSync(cmd.config, keys, io));
+    }
     case 'registrations':
       return guarded(cmd.config, io, () => runRegistrations(cmd.config, io));
   }
@@ -110,7 +117,7 @@ async function guarded(config: ApiConfig, io: RunIo, body: () => Promise<number>
   }
 }
 
-async function makeClient(config: ApiConfig, io: RunIo): Promise<{ client: KmsClient; now: () => number }> {
+async function makeClient(config: ApiConfig, io: RunIo, maxConcurrentRequests?: number): Promise<{ client: KmsClient; now: () => number }> {
   const { KmsClient, realSleep } = loadClient();
   const time = scaledTime(config.timeScale, io.now ?? Date.now, io.sleep ?? realSleep);
   const client = new KmsClient({
@@ -122,6 +129,7 @@ async function makeClient(config: ApiConfig, io: RunIo): Promise<{ client: KmsCl
     ...(io.dispatcher === undefined ? {} : { dispatcher: io.dispatcher }),
     ...(io.random === undefined ? {} : { random: io.random }),
     ...(config.attemptTimeoutMs === undefined ? {} : { limits: { attemptTimeoutMs: config.attemptTimeoutMs } }),
+    ...(maxConcurrentRequests === undefined ? {} : { maxConcurrentRequests }),
   });
   return { client, now: time.now };
 }
@@ -206,6 +214,106 @@ async function runRegistrations(config: RegistrationsConfig, io: RunIo): Promise
     if (config.json) io.stdout.write(`${JSON.stringify(registrationsJson(r, config.instanceId, config.keyId))}\n`);
     else (r.outcome === 'listed' ? io.stdout : io.stderr).write(registrationsText(r, config.instanceId, config.keyId));
     return exitCodeFor(r);
+  } finally {
+    progress.finish();
+    await client.close();
+  }
+}
+
+/**
+ * The keys of a fleet sync known before any request: repeated --key-id, then the keys
+ * file (read and checked here, exit 2 on a bad line), without duplicates. undefined after
+ * printing a usage error. --all-registered keys come from the service later.
+ */
+function fleetKeys(config: FleetSyncConfig, io: RunIo): string[] | undefined {
+  const keys: string[] = [];
+  const seen = new Set<string>();
+  let duplicates = 0;
+  const add = (k: string): void => {
+    if (seen.has(k)) duplicates++;
+    else {
+      seen.add(k);
+      keys.push(k);
+    }
+  };
+  config.keyIds.forEach(add);
+  if (config.keysFile !== undefined) {
+    let text: string;
+    try {
+      const buf = readFileSync(config.keysFile);
+      if (buf.length > KEYS_FILE_MAX_BYTES) throw Object.assign(new Error('too large'), { code: `larger than ${KEYS_FILE_MAX_BYTES} bytes` });
+      text = buf.toString('utf8');
+    } catch (e) {
+      const code = (e as { code?: string }).code ?? 'unreadable';
+      io.stderr.write(`key-sync: --keys-file ${config.keysFile} cannot be read (${code}); give a file with one key id or alias per line\nRun \`key-sync sync --help\` for usage.\n`);
+      return undefined;
+    }
+    const parsed = parseKeysFile(text, config.keysFile);
+    if (!parsed.ok) {
+      io.stderr.write(`key-sync: ${parsed.message}\nRun \`key-sync sync --help\` for usage.\n`);
+      return undefined;
+    }
+    duplicates += parsed.duplicates;
+    parsed.keys.forEach(add);
+  }
+  if (duplicates > 0) io.stderr.write(`key-sync: ${duplicates} duplicate key${duplicates === 1 ? '' : 's'} given; each key is synced once\n`);
+  return keys;
+}
+
+async function runFleetSync(config: FleetSyncConfig, given: readonly string[], io: RunIo): Promise<number> {
+  const { client, now } = await makeClient(config, io, config.concurrency);
+  const progress = new FleetProgress(io.stderr, io.isTTY, now);
+  for (const n of config.notes) progress.note(`key-sync: ${n}`);
+  try {
+    let keys = given;
+    let registrations: number | undefined;
+    if (config.allRegistered) {
+      const reg = await client.listRegistrations({
+        instanceId: config.instanceId,
+        ...(config.keyRing === undefined ? {} : { keyRing: config.keyRing }),
+        pageSize: 5000,
+        ...(io.signal === undefined ? {} : { signal: io.signal }),
+      });
+      if (reg.outcome !== 'listed') {
+        progress.finish();
+        if (config.json) io.stdout.write(`${JSON.stringify(registrationsJson(reg, config.instanceId, undefined))}\n`);
+        else io.stderr.write(registrationsText(reg, config.instanceId, undefined));
+        return exitCodeFor(reg);
+      }
+      registrations = reg.registrations.length;
+      const distinct: string[] = [];
+      const seen = new Set<string>();
+      let unusable = 0;
+      for (const r of reg.registrations) {
+        const k = r.keyId;
+        if (typeof k !== 'string' || checkKeyId(k) !== undefined) {
+          unusable++;
+          continue;
+        }
+        if (!seen.has(k)) {
+          seen.add(k);
+          distinct.push(k);
+        }
+      }
+      keys = distinct;
+      progress.note(`key-sync: ${registrations} registration${registrations === 1 ? '' : 's'} name ${keys.length} key${keys.length === 1 ? '' : 's'} of instance ${config.instanceId}${unusable > 0 ? ` (${unusable} without a usable key id, skipped)` : ''}${keys.length === 0 ? '; nothing to sync' : ''}`);
+    }
+    const result = await syncFleet(client, keys, {
+      instanceId: config.instanceId,
+      ...(config.keyRing === undefined ? {} : { keyRing: config.keyRing }),
+      maxWaitSeconds: config.maxWaitSeconds,
+      concurrency: config.concurrency,
+      ...(io.signal === undefined ? {} : { signal: io.signal }),
+      onChange: progress.update,
+    }, now);
+    progress.finish();
+    const source = config.allRegistered ? 'all-registered' : config.keysFile !== undefined ? 'keys-file' : 'key-id';
+    if (config.json) {
+      io.stdout.write(`${JSON.stringify(fleetJson(result, config.instanceId, { source, concurrency: config.concurrency, ...(registrations === undefined ? {} : { registrations }) }))}\n`);
+    } else {
+      io.stdout.write(fleetTable(result, config.instanceId, now()));
+    }
+    return result.exitCode;
   } finally {
     progress.finish();
     await client.close();

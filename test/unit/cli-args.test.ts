@@ -64,7 +64,6 @@ describe('sync: usage errors name the flag, the value and the fix', () => {
     ['bad key id', ['sync', '--instance-id', INST, '--key-id', 'not a key!', '--region', 'us-south'], ENV, /--key-id "not a key!" is neither a key UUID nor a valid alias; use/],
     ['reserved alias', ['sync', '--instance-id', INST, '--key-id', 'keys', '--region', 'us-south'], ENV, /--key-id "keys" is a word the key service reserves/],
     ['path traversal', ['sync', '--instance-id', INST, '--key-id', '../../etc', '--region', 'us-south'], ENV, /--key-id "..\/..\/etc" is neither/],
-    ['two key ids', [...base, '--key-id', KEY, '--region', 'us-south'], ENV, /--key-id given 2 times/],
     ['missing instance', ['sync', '--key-id', KEY, '--region', 'us-south'], ENV, /--instance-id is required/],
     ['bad instance', ['sync', '--instance-id', 'abc', '--key-id', KEY, '--region', 'us-south'], ENV, /--instance-id "abc" is not an instance UUID/],
     ['no endpoint', base, ENV, /no endpoint: give --region/],

@@ -1,0 +1,91 @@
+/**
+ * Fleet sync, pure parts: argument rules (repeated --key-id, --keys-file, --all-registered,
+ * --concurrency), the keys-file format, the worst exit code, the JSON shape and the table.
+ */
+import { DEFAULT_CONCURRENCY, parseCommand, parseKeysFile, type Command } from '../../src/cli/args';
+import { fleetJson, fleetTable, worstExitCode, type FleetResult } from '../../src/cli/fleet';
+import type { SyncResult } from '../../src/client/kms-client';
+
+const INST = '0f6d2a8e-4b1c-4e7a-9c3d-5a8b7e6f1d20';
+const KEY = '4a1e9c37-8d2b-4f60-b5a3-2c7d9e1f0b84';
+const ENV = { IBMCLOUD_API_KEY: 'CANARY-apikey-fleet-0123456789', IBMCLOUD_KP_API_ENDPOINT: 'http://127.0.0.1:1' };
+const sync = (...rest: string[]): Command => parseCommand(['sync', '--instance-id', INST, ...rest], ENV);
+const usage = (c: Command): string => (c.kind === 'usage-error' ? c.message : `not a usage error: ${c.kind}`);
+
+describe('fleet arguments', () => {
+  test('one --key-id stays a single sync (unchanged shape)', () => {
+    expect(sync('--key-id', KEY).kind).toBe('sync');
+  });
+  test('repeated --key-id, --keys-file and --all-registered are fleet syncs with default concurrency', () => {
+    const a = sync('--key-id', KEY, '--key-id', 'payments-root');
+    expect(a).toMatchObject({ kind: 'fleet-sync', config: { keyIds: [KEY, 'payments-root'], allRegistered: false, concurrency: DEFAULT_CONCURRENCY, maxWaitSeconds: 900 } });
+    expect(sync('--keys-file', 'k.txt', '--concurrency', '64')).toMatchObject({ kind: 'fleet-sync', config: { keyIds: [], keysFile: 'k.txt', concurrency: 64 } });
+    expect(sync('--key-id', KEY, '--keys-file', 'k.txt')).toMatchObject({ kind: 'fleet-sync', config: { keyIds: [KEY], keysFile: 'k.txt' } });
+    expect(sync('--all-registered', '--max-wait', '0')).toMatchObject({ kind: 'fleet-sync', config: { allRegistered: true, maxWaitSeconds: 0 } });
+  });
+  test.each<[string[], RegExp]>([
+    [['--all-registered', '--key-id', KEY], /--all-registered syncs every key that has a registration; give it without --key-id/],
+    [['--all-registered', '--keys-file', 'k'], /give it without --keys-file/],
+    [['--key-id', KEY, '--key-id', 'bad key'], /--key-id "bad key" is neither/],
+    [['--key-id', KEY, '--key-id', KEY, '--concurrency', '0'], /--concurrency "0" is not a whole number from 1 to 64/],
+    [['--all-registered', '--concurrency', '65'], /--concurrency "65"/],
+    [['--all-registered', '--concurrency', '2.5'], /--concurrency "2.5"/],
+    [['--all-registered', '--verify-registrations'], /--verify-registrations checks one key/],
+    [['--keys-file', ''], /--keys-file needs a file name/],
+    [[], /--key-id is required.*--keys-file FILE, or --all-registered/],
+  ])('usage error: %j', (args, re) => {
+    expect(usage(sync(...args))).toMatch(re);
+  });
+});
+
+describe('keys file', () => {
+  test('comments, blanks, CRLF, surrounding blanks; duplicates kept once', () => {
+    expect(parseKeysFile(`# fleet\r\n${KEY}\r\n\r\n  payments-root   # the ledger\n\t\n${KEY}\n`, 'k.txt')).toEqual({ ok: true, keys: [KEY, 'payments-root'], duplicates: 1 });
+  });
+  test.each<[string, RegExp]>([
+    [`${KEY}\n\nnot a key\n`, /^--keys-file k\.txt line 3: "not a key" is neither a key UUID nor a valid alias; use .*\(one key per line, # for comments\)$/],
+    [`${KEY}\nkeys\n`, /line 2: "keys" is a word the key service reserves/],
+    ['# nothing\n\n', /--keys-file k\.txt lists no keys/],
+    ['', /lists no keys/],
+  ])('bad file %j', (text, re) => {
+    const r = parseKeysFile(text, 'k.txt');
+    expect(r.ok).toBe(false);
+    expect(r.ok ? '' : r.message).toMatch(re);
+  });
+});
+
+describe('outcomes', () => {
+  test.each<[number[], number]>([
+    [[], 0], [[0, 0], 0], [[0, 75, 0], 75], [[75, 1, 0], 1], [[1, 75], 1],
+  ])('worst of %j is %d', (codes, worst) => {
+    expect(worstExitCode(codes)).toBe(worst);
+  });
+
+  const synced: SyncResult = { outcome: 'synced', status: 204, correlationId: 'c-1', attempts: 1, waitedMs: 0, retryLater: false, phase: 'done', message: 'sync accepted (204)' };
+  const gated: SyncResult = { outcome: 'gated', status: 409, correlationId: 'c-2', attempts: 1, waitedMs: 0, retryLater: true, phase: 'done', code: 'KS_GATED', notBefore: new Date('2026-11-28T12:00:00Z'), message: 'gate closed' };
+  const missing: SyncResult = { outcome: 'failed', status: 404, correlationId: 'c-3', attempts: 1, waitedMs: 0, retryLater: false, phase: 'done', code: 'KS_NOT_FOUND', message: 'key k3 was not found' };
+  const result: FleetResult = {
+    keys: [{ keyId: 'k1', result: synced }, { keyId: 'k2', result: gated }, { keyId: 'k3', result: missing }],
+    counts: { total: 3, done: 3, synced: 1, gated: 1, failed: 1, waitingForGate: 0, backoffs: 0 },
+    exitCode: 1,
+    elapsedMs: 1234,
+  };
+
+  test('JSON: outcome, counts, and per-key objects as a single sync prints them', () => {
+    const j = fleetJson(result, INST, { source: 'key-id', concurrency: 8 });
+    expect(j).toMatchObject({ outcome: 'failed', instanceId: INST, source: 'key-id', concurrency: 8, counts: { total: 3, synced: 1, gated: 1, failed: 1 }, exitCode: 1, elapsedMs: 1234 });
+    const keys = j['keys'] as Record<string, unknown>[];
+    expect(keys.map((k) => [k['keyId'], k['outcome'], k['exitCode']])).toEqual([['k1', 'synced', 0], ['k2', 'gated', 75], ['k3', 'failed', 1]]);
+    expect(keys[1]).toMatchObject({ notBefore: '2026-11-28T12:00:00.000Z', code: 'KS_GATED', instanceId: INST });
+  });
+
+  test('table: one row per key with the gate time or the reason, then a summary', () => {
+    const t = fleetTable(result, INST, Date.parse('2026-11-28T11:30:00Z'));
+    const lines = t.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^KEY\s+OUTCOME\s+HTTP\s+DETAIL$/);
+    expect(lines[1]).toMatch(/^k1\s+synced\s+204\s+correlation id c-1$/);
+    expect(lines[2]).toMatch(/^k2\s+gated\s+409\s+gate opens 2026-11-28 12:00:00 UTC \(in 30 min\); retry later$/);
+    expect(lines[3]).toMatch(/^k3\s+failed\s+404\s+KS_NOT_FOUND: key k3 was not found \[correlation id c-3\]$/);
+    expect(lines[4]).toBe(`key-sync: 3 keys of instance ${INST}: 1 synced, 1 gated, 1 failed in 1.2 s (exit 1)`);
+  });
+});
