@@ -254,10 +254,15 @@ class Slots {
     });
   }
 
+  /**
+   * The next waiter runs on a later turn of the event loop: by then the caller that
+   * released has classified its answer and set any shared hold-off (a 429), which the
+   * waiter then honours before sending.
+   */
   release(): void {
     const next = this.waiters.shift();
-    if (next !== undefined) next();
-    else this.free++;
+    if (next === undefined) this.free++;
+    else setImmediate(next);
   }
 }
 
@@ -706,6 +711,8 @@ export class KmsClient {
     if (this.slots === undefined) return this.sendNow(spec, call);
     await this.slots.acquire(call.signal);
     try {
+      // A hold-off may have started while this call waited for its slot.
+      await this.waitHoldOff(call);
       return await this.sendNow(spec, call);
     } finally {
       this.slots.release();

@@ -3,8 +3,8 @@
  * --concurrency), the keys-file format, the worst exit code, the JSON shape and the table.
  */
 import { DEFAULT_CONCURRENCY, parseCommand, parseKeysFile, type Command } from '../../src/cli/args';
-import { fleetJson, fleetTable, worstExitCode, type FleetResult } from '../../src/cli/fleet';
-import type { SyncResult } from '../../src/client/kms-client';
+import { fleetJson, fleetTable, syncFleet, worstExitCode, type FleetResult } from '../../src/cli/fleet';
+import type { KmsClient, SyncResult } from '../../src/client/kms-client';
 
 const INST = '0f6d2a8e-4b1c-4e7a-9c3d-5a8b7e6f1d20';
 const KEY = '4a1e9c37-8d2b-4f60-b5a3-2c7d9e1f0b84';
@@ -87,5 +87,52 @@ describe('outcomes', () => {
     expect(lines[2]).toMatch(/^k2\s+gated\s+409\s+gate opens 2026-11-28 12:00:00 UTC \(in 30 min\); retry later$/);
     expect(lines[3]).toMatch(/^k3\s+failed\s+404\s+KS_NOT_FOUND: key k3 was not found \[correlation id c-3\]$/);
     expect(lines[4]).toBe(`key-sync: 3 keys of instance ${INST}: 1 synced, 1 gated, 1 failed in 1.2 s (exit 1)`);
+  });
+});
+
+describe('syncFleet scheduling (fake client)', () => {
+  // A fake client: gated keys report a gate wait, then are accepted after `gateMs`.
+  function fakeClient(gated: ReadonlySet<string>, gateMs: number, log: string[]): Pick<KmsClient, 'sync'> {
+    return {
+      sync: async (keyId, opts) => {
+        log.push(`start ${keyId}`);
+        if (gated.has(keyId)) {
+          opts.onProgress?.({ kind: 'gate-wait', notBefore: new Date(), opensInMs: gateMs, clockSkewMs: 0, retryAt: 0, remainingMs: gateMs, maxWaitLeftMs: 1e6, first: true });
+          await new Promise((r) => setTimeout(r, gateMs));
+        } else {
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        if (keyId === 'boom') throw new Error('bug');
+        return { outcome: 'synced', status: 204, correlationId: `c-${keyId}`, attempts: 1, waitedMs: 0, retryLater: false, phase: 'done', message: 'ok' };
+      },
+    };
+  }
+
+  test('gated keys wait side by side and hand their worker back', async () => {
+    const keys = ['g1', 'g2', 'g3', 'g4', 'g5', 'a', 'b'];
+    const log: string[] = [];
+    const t0 = Date.now();
+    const r = await syncFleet(fakeClient(new Set(['g1', 'g2', 'g3', 'g4', 'g5']), 200, log) as never, keys, { instanceId: INST, maxWaitSeconds: 900, concurrency: 1 }, Date.now);
+    const ms = Date.now() - t0;
+    expect(r.counts).toMatchObject({ total: 7, synced: 7, waitingForGate: 0 });
+    expect(r.exitCode).toBe(0);
+    // Five 200 ms gate waits with one worker: together, not one after the other (1 s).
+    expect(ms).toBeLessThan(600);
+    // Every key was started before the first gate opened.
+    expect(log.slice(0, 7)).toEqual(keys.map((k) => `start ${k}`));
+  });
+
+  test('a key that throws is failed; the others go on', async () => {
+    const r = await syncFleet(fakeClient(new Set(), 0, []) as never, ['a', 'boom', 'b'], { instanceId: INST, maxWaitSeconds: 0, concurrency: 2 }, Date.now);
+    expect(r.keys.map((k) => k.result.outcome)).toEqual(['synced', 'failed', 'synced']);
+    expect(r.exitCode).toBe(1);
+  });
+
+  test('interrupted: keys not started are reported as not started (exit 75)', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const r = await syncFleet(fakeClient(new Set(), 0, []) as never, ['a', 'b'], { instanceId: INST, maxWaitSeconds: 0, concurrency: 2, signal: ac.signal }, Date.now);
+    expect(r.keys.map((k) => k.result.code)).toEqual(['KS_ABORTED', 'KS_ABORTED']);
+    expect(r.exitCode).toBe(75);
   });
 });
