@@ -1,5 +1,5 @@
 import { Resource } from '@cdktf/provider-null/lib/resource';
-import { DataResource, Fn, Lazy, TerraformStack, Token } from 'cdktf';
+import { DataResource, Fn, TerraformStack, Token, type IResolvable } from 'cdktf';
 import { Construct } from 'constructs';
 import { KeySyncCliAsset } from './cli-asset';
 import { invalidMarker, invalidMaxWaitSeconds, invalidResourceType, invalidTriggerName, notARootKey } from './errors';
@@ -154,11 +154,11 @@ export class KeySync extends Construct {
 
     const key = this.key;
     const resourceTriggers: Record<string, string> = {
-      sync_hash: Lazy.stringValue({ produce: () => this.triggerHash }),
+      sync_hash: lazyString(() => this.triggerHash),
       key_id: key.keyId,
       ...(key.lifecycle.state !== undefined ? { key_state: key.lifecycle.state } : {}),
       ...(key.lifecycle.rotation !== undefined ? { key_rotation: key.lifecycle.rotation } : {}),
-      association_count: Lazy.stringValue({ produce: () => String(key.associations.length) }),
+      association_count: lazyString(() => String(key.associations.length)),
     };
     this.resourceTriggers = resourceTriggers;
     const provisioners = [{ type: 'local-exec' as const, command: this.command }];
@@ -195,6 +195,21 @@ export class KeySync extends Construct {
   public get triggerHash(): string {
     return renderSyncHash(this.hashInput);
   }
+}
+
+/**
+ * A string resolved at synth, like `Lazy.stringValue`, without the creation stack trace
+ * cdktf's Lazy captures (an unbounded stack walk per token): two per KeySync were a third
+ * of a 1000-key synth (issue 6). The stack only serves cdktf's error messages about
+ * tokens, and ours name the construct path instead.
+ */
+function lazyString(produce: () => string): string {
+  const resolvable: IResolvable = {
+    creationStack: [],
+    resolve: () => produce(),
+    toString: () => Token.asString(resolvable),
+  };
+  return Token.asString(resolvable);
 }
 
 function isRootKeyLike(x: unknown): x is RootKey {
