@@ -49,10 +49,11 @@ export interface CliRun {
  * Runs the bundled CLI. `onStderr` sees stderr as it arrives (e.g. to move the emulator
  * clock when the CLI starts waiting for the gate).
  */
-export function runCli(args: readonly string[], env: Record<string, string>, opts: { onStderr?: (all: string, child: ReturnType<typeof spawn>) => void; timeoutMs?: number } = {}): Promise<CliRun> {
+export function runCli(args: readonly string[], env: Record<string, string>, opts: { onStderr?: (all: string, child: ReturnType<typeof spawn>) => void; onSpawn?: (child: ReturnType<typeof spawn>) => void; timeoutMs?: number; cwd?: string } = {}): Promise<CliRun> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }) });
+    opts.onSpawn?.(child);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
