@@ -84,6 +84,9 @@ export interface CachedToken {
   readonly obtainedAt: number;
 }
 
+/** Longest lifetime we believe an IAM answer about (they live an hour). */
+export const MAX_TOKEN_LIFETIME_MS = 86_400_000;
+
 /** Refresh when less than this is left ... */
 export const REFRESH_BEFORE_MS = 5 * 60_000;
 /** ... or less than this fraction of the lifetime, whichever is smaller (short test tokens). */
@@ -121,6 +124,8 @@ export function tokenFromIamResponse(body: unknown, now: number): CachedToken | 
     // No (future) expiry: assume the usual hour rather than trusting it forever.
     expiresAt = now + 3_600_000;
   }
+  // IAM tokens live an hour; never trust an absurd (or Infinity) lifetime past a day.
+  expiresAt = Math.min(expiresAt, now + MAX_TOKEN_LIFETIME_MS);
   return { accessToken, expiresAt, obtainedAt: now };
 }
 

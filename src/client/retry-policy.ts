@@ -183,7 +183,9 @@ export function parseRetryAfter(header: string | readonly string[] | undefined, 
   }
   const at = parseHttpDate(v);
   if (at === undefined) return undefined;
-  return Math.max(0, at - now);
+  const delay = Math.max(0, at - now);
+  // A date more than a year away is as much garbage as a number that big.
+  return delay <= RETRY_AFTER_MAX_SECONDS * 1000 ? delay : undefined;
 }
 
 /** An HTTP-date (IMF-fixdate, RFC 850 or asctime form) as epoch ms, else `undefined`. */
