@@ -132,11 +132,14 @@ test('shared backoff: one 429 with Retry-After pauses every worker; requests sta
   const throttled = syncs.find((e) => e.status === 429);
   expect(throttled).toBeDefined();
   const at429 = Date.parse(throttled?.time ?? '') + (throttled?.durationMs ?? 0);
-  // Every request sent after the 429 was answered waited out the hold-off (~1 s), not only
-  // the throttled key's retry.
+  // Requests sent after the 429 was answered waited out the hold-off (~1 s), not only the
+  // throttled key's retry. One other request may already have been on its way before the
+  // client read the 429 (under load it can reach the emulator just after): never more.
   const later = syncs.filter((e) => Date.parse(e.time) > at429);
   expect(later.length).toBeGreaterThanOrEqual(keys.length - 2);
-  for (const e of later) expect(Date.parse(e.time) - at429).toBeGreaterThanOrEqual(800);
+  const early = later.filter((e) => Date.parse(e.time) - at429 < 800);
+  expect(early.length).toBeLessThanOrEqual(1);
+  expect(later.length - early.length).toBeGreaterThanOrEqual(keys.length - 3);
 }, 20_000);
 
 test('--concurrency bounds the requests in flight (a slow service, 12 keys, 3 at a time)', async () => {
