@@ -176,7 +176,13 @@ async function runCase(row: Row & { readonly creds: Creds }): Promise<void> {
       },
     });
     // Let the emulator log the exchanges the CLI dropped when it exited.
-    await new Promise((r) => setTimeout(r, 100));
+    // (an exchange is logged when its socket closes; under load that can take a moment).
+    for (let last = -1, same = 0; same < 3; ) {
+      await new Promise((r) => setTimeout(r, 60));
+      const n = emu.log().length;
+      same = n === last ? same + 1 : 0;
+      last = n;
+    }
     const j = jsonOf(run);
     // Requests that reached the route; with nothing listening, the attempts the CLI made
     // (its retry lines plus the first attempt).
