@@ -49,7 +49,9 @@ function findBinary(): { binary?: string; version?: string; why: string } {
 }
 
 const FOUND = findBinary();
-const JWT = /eyJ[A-Za-z0-9_-]{8,}/;
+// A JWT: base64url header and payload, both JSON objects (`eyJ` = `{"`), dot-separated. Looser
+// patterns match the base64 of the bundled CLI's embedded code cache and wasm parser.
+const JWT = /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\./;
 
 interface Run {
   readonly code: number | null;
