@@ -8,7 +8,7 @@
  * flags and missing values.
  */
 import { parseArgs } from 'node:util';
-import { baseUrlFor, checkEndpointUrl, isKnownRegion, isValidHpcsPort, regionsOf, HPCS_PORT_MAX, HPCS_PORT_MIN, type KmsService } from '../client/endpoints';
+import { baseUrlFor, checkEndpointUrl, displayUrl, isKnownRegion, isValidHpcsPort, regionsOf, HPCS_PORT_MAX, HPCS_PORT_MIN, type KmsService } from '../client/endpoints';
 import { credentialsFromEnv, type Credentials } from '../client/iam';
 import { checkInstanceId, checkKeyId, checkKeyRing, checkMaxWaitSeconds, MAX_WAIT_SECONDS_LIMIT } from '../constructs/validation';
 
@@ -214,13 +214,13 @@ function apiConfig(v: EndpointValues, env: Env, command: string): ApiConfig {
   const envEndpoint = env['IBMCLOUD_KP_API_ENDPOINT'];
   if (envEndpoint !== undefined && envEndpoint.trim() !== '') {
     const c = checkEndpointUrl(envEndpoint.trim());
-    if (!c.ok) usage(`IBMCLOUD_KP_API_ENDPOINT "${printable(envEndpoint.trim())}" ${c.problem}; ${c.fix}`);
+    if (!c.ok) usage(`IBMCLOUD_KP_API_ENDPOINT "${printable(displayUrl(envEndpoint.trim()))}" ${c.problem}; ${c.fix}`);
     baseUrl = c.url;
     endpointSource = 'IBMCLOUD_KP_API_ENDPOINT';
     if (v.endpoint !== undefined || v.region !== undefined) notes.push(`IBMCLOUD_KP_API_ENDPOINT overrides ${v.endpoint !== undefined ? '--endpoint' : '--region'}: using ${c.url}`);
   } else if (v.endpoint !== undefined) {
     const c = checkEndpointUrl(v.endpoint);
-    if (!c.ok) usage(`--endpoint "${printable(v.endpoint)}" ${c.problem}; ${c.fix}`);
+    if (!c.ok) usage(`--endpoint "${printable(displayUrl(v.endpoint))}" ${c.problem}; ${c.fix}`);
     baseUrl = c.url;
     endpointSource = '--endpoint';
   } else if (v.region !== undefined) {

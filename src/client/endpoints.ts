@@ -68,6 +68,14 @@ export function isLoopbackHost(hostname: string): boolean {
   return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
 }
 
+/**
+ * A URL as it may be shown in a message: any `user:password@` part is replaced, since an
+ * endpoint with credentials in it is refused and the refusal must not echo them.
+ */
+export function displayUrl(raw: string): string {
+  return raw.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#]*@/, '$1<redacted>@');
+}
+
 /** Result of checking a user-given endpoint URL. */
 export type EndpointCheck =
   | { readonly ok: true; readonly url: string }

@@ -4,7 +4,7 @@
  * HTTP and lives in kms-client.ts (the only module that does I/O), under the same retry
  * budget as the call that needs the token.
  */
-import { checkEndpointUrl } from './endpoints';
+import { checkEndpointUrl, displayUrl } from './endpoints';
 
 export const DEFAULT_IAM_ENDPOINT = 'https://iam.cloud.ibm.com';
 export const IAM_TOKEN_PATH = '/identity/token';
@@ -47,7 +47,7 @@ export function credentialsFromEnv(env: Readonly<Record<string, string | undefin
     if (rawIam !== undefined && rawIam.trim() !== '') {
       const check = checkEndpointUrl(rawIam.trim());
       if (!check.ok) {
-        return { ok: false, problem: `IBMCLOUD_IAM_API_ENDPOINT "${rawIam.trim()}" ${check.problem}`, fix: check.fix };
+        return { ok: false, problem: `IBMCLOUD_IAM_API_ENDPOINT "${displayUrl(rawIam.trim())}" ${check.problem}`, fix: check.fix };
       }
       // Accept the endpoint with or without the /identity/token path.
       iamBaseUrl = check.url.endsWith(IAM_TOKEN_PATH) ? check.url.slice(0, -IAM_TOKEN_PATH.length) : check.url;

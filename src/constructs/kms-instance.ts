@@ -4,6 +4,7 @@ import {
   HPCS_PORT_MIN,
   baseUrlFor,
   checkEndpointUrl,
+  displayUrl,
   isKnownRegion,
   isValidHpcsPort,
   regionsOf,
@@ -135,7 +136,7 @@ export class KmsInstance {
     let endpoint = props.endpoint;
     if (!Token.isUnresolved(endpoint)) {
       const check = checkEndpointUrl(endpoint);
-      if (!check.ok) throw invalidEndpoint(where, endpoint, check.problem, check.fix);
+      if (!check.ok) throw invalidEndpoint(where, displayUrl(endpoint), check.problem, check.fix);
       endpoint = check.url;
     }
     return new KmsInstance(props.instanceId, service, endpoint, [{ flag: '--endpoint', value: endpoint }]);
