@@ -68,6 +68,8 @@ export function syncJson(r: SyncResult, s: SyncSubject): Record<string, unknown>
 export function syncLine(r: SyncResult, s: SyncSubject): string {
   const meta = [
     r.status === undefined ? undefined : `HTTP ${r.status}`,
+    // The service's own reason code, so a search of CI logs for IBM's code finds it.
+    r.reasonCode,
     r.code,
     `correlation id ${r.correlationId}`,
     `${r.attempts} attempt${r.attempts === 1 ? '' : 's'}`,

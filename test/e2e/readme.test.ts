@@ -52,7 +52,7 @@ test('the README emulator block runs as shown: emulator, export, sync 0, gated 7
     });
     expect(results.map((r) => r.status)).toEqual(expected);
     expect(results[0].out).toMatch(/synced key payments-root/);
-    expect(results[1].out).toMatch(/gate closed until .* UTC, in 1 h/);
+    expect(results[1].out).toMatch(/gate closed until .* UTC, in 1 h.*\[HTTP 409, REQ_TOO_EARLY_ERR, KS_GATED/s);
     const listing = JSON.parse(results[2].out);
     expect(JSON.stringify(listing)).toContain('bucket:payments-ledger');
   } finally {
