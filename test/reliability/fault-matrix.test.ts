@@ -177,8 +177,12 @@ async function runCase(row: Row & { readonly creds: Creds }): Promise<void> {
     });
     // Let the emulator log the exchanges the CLI dropped when it exited.
     // (an exchange is logged when its socket closes; under load that can take a moment).
+    // A trickling answer only notices the closed socket at its next write, so those rows
+    // wait past a few trickle ticks.
+    const trickle = Math.max(0, ...(row.faults ?? []).map((f) => f.trickleMs ?? 0));
+    const settleMs = Math.max(60, trickle);
     for (let last = -1, same = 0; same < 3; ) {
-      await new Promise((r) => setTimeout(r, 60));
+      await new Promise((r) => setTimeout(r, settleMs));
       const n = emu.log().length;
       same = n === last ? same + 1 : 0;
       last = n;
