@@ -1,0 +1,121 @@
+/**
+ * The shipped bundle (dist/key-sync.cjs) itself: what a one-key sync loads, that this
+ * Node accepts the embedded V8 code cache, and that the bundle's stand-ins for Node
+ * modules (scripts/bundle-cli.js) behave as the real ones do. These guard the start-up
+ * figures of issue 6 against a dependency upgrade that quietly undoes them.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { CLI, KP_INSTANCE, KP_KEY, cliEnv, startCanaryEmulator } from '../helpers/cli';
+import type { RunningEmulator } from '../../src/emulator/server';
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function node(args: readonly string[], env: Record<string, string>): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+let emu: RunningEmulator;
+let tmp: string;
+beforeAll(async () => {
+  emu = await startCanaryEmulator();
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ks-bundle-'));
+});
+afterAll(async () => {
+  await emu.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+const SYNC = ['sync', '--instance-id', KP_INSTANCE, '--key-id', KP_KEY];
+
+test('a one-key sync loads neither node:http, node:assert, node:http2 nor node:tls', async () => {
+  const list = path.join(tmp, 'modules.txt');
+  const preload = path.join(tmp, 'record-modules.js');
+  fs.writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));\n`);
+  const r = await node(['-r', preload, CLI, ...SYNC], cliEnv(emu));
+  expect(r.stdout).toContain('synced key');
+  expect(r.code).toBe(0);
+  const loaded = new Set(fs.readFileSync(list, 'utf8').split('\n'));
+  expect(loaded.has('NativeModule net')).toBe(true); // the recording works: undici's transport is there
+  for (const m of ['http', 'assert', 'http2', 'tls', '_http_client']) expect({ m, loaded: loaded.has(`NativeModule ${m}`) }).toEqual({ m, loaded: false });
+});
+
+test('this Node accepts the code cache embedded in the bundle (else every run compiles from source)', async () => {
+  // Reads program and cache back exactly as the bundle's loader does, under the same V8 flag.
+  const probe = `
+    const vm = require('node:vm');
+    const src = require('node:fs').readFileSync(${JSON.stringify(CLI)}, 'utf8');
+    const body = (name) => { const at = src.indexOf('function ' + name + '() {/*'); return src.slice(src.indexOf('/*', at) + 2, src.indexOf('*/}', at)); };
+    const program = body('PROGRAM').split('*@key-sync@/').join('*/');
+    const cache = Buffer.from(body('CODE_CACHE'), 'base64');
+    const s = new vm.Script(program, { filename: ${JSON.stringify(CLI)}, cachedData: cache });
+    console.log(JSON.stringify({ bytes: cache.length, rejected: s.cachedDataRejected }));
+  `;
+  const r = await node(['--liftoff-only', '-e', probe], { PATH: process.env['PATH'] ?? '' });
+  expect(r.stderr).toBe('');
+  const out = JSON.parse(r.stdout) as { bytes: number; rejected: boolean };
+  expect(out.bytes).toBeGreaterThan(10_000);
+  expect(out.rejected).toBe(false);
+});
+
+test('the bundle holds no comment end inside its program and no JWT-looking run in its cache', () => {
+  const src = fs.readFileSync(CLI, 'utf8');
+  // Loader, then exactly two never-called functions carrying program and cache.
+  expect(src.split('*/}').length - 1).toBe(2);
+  expect(src).not.toMatch(/eyJ[A-Za-z0-9+/]{8,}/);
+});
+
+describe('max header size: Node default without the flag, the flag honoured with it', () => {
+  let server: http.Server;
+  let url: string;
+  beforeAll(async () => {
+    // An IAM stand-in whose token answer carries a 20 KB header (over Node's 16 KB default).
+    server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        if (req.url === '/identity/token') {
+          res.writeHead(200, { 'content-type': 'application/json', 'x-padding': 'p'.repeat(20_000) });
+          res.end(JSON.stringify({ access_token: 'opaque-test-token', token_type: 'Bearer', expires_in: 3600 }));
+        } else {
+          res.writeHead(204, { 'correlation-id': String(req.headers['correlation-id'] ?? '') });
+          res.end();
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  test.each([
+    ['no flag (16 KB)', {}, false],
+    ['NODE_OPTIONS=--max-http-header-size=65536', { NODE_OPTIONS: '--max-http-header-size=65536' }, true],
+  ] as const)('%s', async (_name, extra, accepted) => {
+    const env = cliEnv({ url }, { ...extra });
+    const r = await node([CLI, ...SYNC, '--max-wait', '1'], env);
+    if (accepted) {
+      expect(r.stdout).toContain('synced key');
+      expect(r.code).toBe(0);
+    } else {
+      expect(r.stdout).not.toContain('synced key');
+      expect(r.stderr).toContain('UND_ERR_HEADERS_OVERFLOW');
+      expect(r.code).toBe(75);
+    }
+  });
+});
