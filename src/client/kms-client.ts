@@ -11,7 +11,7 @@
  *
  * Methods never throw for HTTP outcomes: they return tagged results.
  */
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { randomUUID as nodeRandomUUID } from 'node:crypto';
 import {
   BODY_CAP_BYTES,
@@ -266,6 +266,14 @@ class Slots {
   }
 }
 
+/**
+ * undici, loaded when a client first needs its own dispatcher. This module is exported from
+ * the package root, which every user's `cdktf synth` imports for the constructs; undici's
+ * index took ~100 ms of that synth's start-up and a synth never sends a request.
+ */
+/* eslint-disable-next-line @typescript-eslint/no-require-imports */
+const loadUndici = (): typeof import('undici') => require('undici') as typeof import('undici');
+
 /** Real sleep; rejects on abort. */
 export const realSleep: Sleep = (ms, signal) =>
   new Promise<void>((resolve, reject) => {
@@ -315,7 +323,7 @@ export class KmsClient {
     this.base = new URL(check.url);
     this.basePath = this.base.pathname.replace(/\/+$/, '');
     this.ownsDispatcher = opts.dispatcher === undefined;
-    this.dispatcher = opts.dispatcher ?? new Agent({ keepAliveTimeout: 10_000, connect: { timeout: 30_000 } });
+    this.dispatcher = opts.dispatcher ?? new (loadUndici().Agent)({ keepAliveTimeout: 10_000, connect: { timeout: 30_000 } });
     this.now = opts.now ?? Date.now;
     this.sleep = opts.sleep ?? realSleep;
     this.random = opts.random ?? Math.random;
