@@ -23,6 +23,9 @@ const root = path.resolve(__dirname, '..');
 const CLI = path.join(root, 'dist', 'key-sync.cjs');
 const TSX = require('node:url').pathToFileURL(path.join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 const quick = process.argv.includes('--quick');
+/** `--only startup|synth|fleet` (repeatable) runs just those parts, e.g. while working on one. */
+const onlyParts = process.argv.flatMap((a, i) => (process.argv[i - 1] === '--only' ? [a] : []));
+const only = (part) => onlyParts.length === 0 || onlyParts.includes(part);
 const TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const CURL = ['/usr/bin/curl', '/bin/curl'].find((p) => fs.existsSync(p));
 const INSTANCE = '0f6d2a8e-4b1c-4e7a-9c3d-5a8b7e6f1d20';
@@ -198,7 +201,7 @@ async function fleet() {
 async function main() {
   if (!fs.existsSync(CLI)) throw new Error('dist/key-sync.cjs is missing: run `npm run build:cli` first');
   const started = Date.now();
-  const details = { startup: await startup(), synth: await synth(), fleet: await fleet() };
+  const details = { startup: only('startup') ? await startup() : {}, synth: only('synth') ? await synth() : undefined, fleet: only('fleet') ? await fleet() : undefined };
   const rows = figures.map((f) => [f.name, `${f.value.toFixed(2)} ${f.unit}`, f.target, f.pass ? 'PASS' : (f.gross ? 'FAIL (gross)' : 'FAIL'), f.baseline]);
   const head = ['figure', 'value', 'target', 'result', 'baseline (same run)'];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -209,9 +212,9 @@ async function main() {
   console.log('\nstart-up detail (median wall / ratio to node -e 0 / RSS / CPU):');
   for (const [k, v] of Object.entries(details.startup)) console.log(`  ${k.padEnd(32)} ${v.medianMs.toFixed(1).padStart(7)} ms  ${v.ratio.toFixed(2)}x  ${v.medianRssMiB?.toFixed(1) ?? '?'} MiB  cpu ${v.medianCpuMs?.toFixed(0) ?? '?'} ms`);
   const s = details.synth;
-  console.log(`synth detail: in-process synth ms baseline ${s.inProcessSynthMs.baseline1000.toFixed(0)}, key-sync ${s.inProcessSynthMs.keysync1000.toFixed(0)} (${s.inProcessRatio1000.toFixed(2)}x), 4000 keys ${s.inProcessSynthMs.keysync4000.toFixed(0)} (${s.inProcessRatio4000.toFixed(2)}x); peak RSS MiB baseline ${s.peakRssMiB.baseline1000?.toFixed(0)}, 1000 ${s.peakRssMiB.keysync1000?.toFixed(0)}, 4000 ${s.peakRssMiB.keysync4000?.toFixed(0)}`);
+  if (s) console.log(`synth detail: in-process synth ms baseline ${s.inProcessSynthMs.baseline1000.toFixed(0)}, key-sync ${s.inProcessSynthMs.keysync1000.toFixed(0)} (${s.inProcessRatio1000.toFixed(2)}x), 4000 keys ${s.inProcessSynthMs.keysync4000.toFixed(0)} (${s.inProcessRatio4000.toFixed(2)}x); peak RSS MiB baseline ${s.peakRssMiB.baseline1000?.toFixed(0)}, 1000 ${s.peakRssMiB.keysync1000?.toFixed(0)}, 4000 ${s.peakRssMiB.keysync4000?.toFixed(0)}`);
   const f = details.fleet;
-  console.log(`fleet detail: ${f.keysPerSecond.toFixed(0)} keys/s, peak RSS ${f.fleetPeakRssMiB?.toFixed(0)} MiB`);
+  if (f) console.log(`fleet detail: ${f.keysPerSecond.toFixed(0)} keys/s, peak RSS ${f.fleetPeakRssMiB?.toFixed(0)} MiB`);
   console.log(`(${((Date.now() - started) / 1000).toFixed(0)} s)`);
   for (const x of Object.values(details.startup)) delete x.raw;
   fs.writeFileSync(path.join(__dirname, 'results.json'), `${JSON.stringify({ quick, node: process.version, cpus: os.cpus().length, loadavg: os.loadavg(), at: new Date().toISOString(), figures, details }, null, 2)}\n`);
