@@ -114,9 +114,39 @@ function figure(name, value, unit, baseline, target, cmp, note) {
   figures.push({ name, value, unit, baseline, target: `${cmp} ${target}`, pass, gross, note });
 }
 
+/**
+ * Two reference programs for the start-up row, each one POST of the token request: the
+ * smallest program that can use undici (only Agent + request, bundled by esbuild, Liftoff
+ * only as the CLI sets it), and the same with node:http. They show the floor that any
+ * undici-based CLI starts from on this machine, next to our CLI's two requests.
+ */
+function referencePosts(dir) {
+  const esbuild = require('esbuild');
+  const body = `grant_type=urn%3Aibm%3Aparams%3Aoauth%3Agrant-type%3Aapikey&apikey=${API_KEY}`;
+  const undiciSrc = `require('node:v8').setFlagsFromString('--liftoff-only');
+const Agent = require('undici/lib/dispatcher/agent');
+const Dispatcher = require('undici/lib/dispatcher/dispatcher');
+Dispatcher.prototype.request = require('undici/lib/api/api-request');
+const a = new Agent();
+a.request({ origin: process.argv[2], path: '/identity/token', method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: ${JSON.stringify(body)} })
+  .then(async (r) => { await r.body.text(); process.exitCode = r.statusCode === 200 ? 0 : 1; await a.close(); });
+`;
+  const httpSrc = `const body = ${JSON.stringify(body)};
+require('node:http').request(process.argv[2] + '/identity/token', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': body.length } },
+  (res) => { res.resume(); res.on('end', () => { process.exitCode = res.statusCode === 200 ? 0 : 1; }); }).end(body);
+`;
+  const undiciFile = path.join(dir, 'undici-post.js');
+  esbuild.buildSync({ stdin: { contents: undiciSrc, resolveDir: root, loader: 'js' }, bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, outfile: undiciFile, logLevel: 'warning' });
+  const httpFile = path.join(dir, 'http-post.js');
+  fs.writeFileSync(httpFile, httpSrc);
+  return { undiciFile, httpFile };
+}
+
 async function startup() {
   const emu = await startEmulator();
+  const refDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ks-bench-ref-'));
   try {
+    const ref = referencePosts(refDir);
     const env = cliEnv(emu.url);
     const sync = ['sync', '--instance-id', INSTANCE, '--key-id', '4a1e9c37-8d2b-4f60-b5a3-2c7d9e1f0b84'];
     const variants = {
@@ -125,6 +155,8 @@ async function startup() {
       'key-sync sync (no code cache)': () => measure([process.execPath, CLI, ...sync], { ...env, KEY_SYNC_NO_CODE_CACHE: '1' }),
       'key-sync --version': () => measure([process.execPath, CLI, '--version'], env),
     };
+    variants['ref: bundled undici, 1 POST'] = () => measure([process.execPath, ref.undiciFile, emu.url], env);
+    variants['ref: node:http, 1 POST'] = () => measure([process.execPath, ref.httpFile, emu.url], env);
     if (CURL !== undefined) variants['curl POST token'] = () => measure([CURL, '-s', '-o', '/dev/null', '-X', 'POST', '-d', `grant_type=urn%3Aibm%3Aparams%3Aoauth%3Agrant-type%3Aapikey&apikey=${API_KEY}`, `${emu.url}/identity/token`], env);
     const r = await interleaved(variants, { warmups: 3, runs: quick ? 10 : 25 });
     const base = r['node -e 0'].medianMs;
@@ -136,6 +168,7 @@ async function startup() {
     return info;
   } finally {
     emu.close();
+    fs.rmSync(refDir, { recursive: true, force: true });
   }
 }
 
