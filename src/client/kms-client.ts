@@ -459,8 +459,11 @@ export class KmsClient {
         let query = `limit=${pageSize}&offset=${offset}&totalCount=true`;
         if (opts.preventKeyDeletion !== undefined) query += `&preventKeyDeletion=${String(opts.preventKeyDeletion)}`;
         if (opts.crnQuery !== undefined) query += `&urlEncodedResourceCRNQuery=${encodeURIComponent(opts.crnQuery)}`;
-        // Each page gets its own transient budget; the correlation id is the listing's.
-        call.budgetStart = this.now();
+        // One retry budget for the whole listing (its overall deadline): each page may retry
+        // for what the budget has left after the backoff already spent on earlier pages, so
+        // a long healthy listing is never cut, and a flaky one cannot take a fresh budget per
+        // page. The correlation id is the listing's.
+        call.budgetStart = this.now() - call.waitedMs;
         call.retriesUsed = 0;
         const r = await this.complete({ what: 'registrations', origin: this.base.origin, path: `${path}?${query}`, method: 'GET', headers, needBody: true }, call, false);
         if (r.kind !== 'done') {

@@ -85,6 +85,27 @@ test('registrations: pages of 1 until totalCount, one correlation id', async () 
   ]);
 });
 
+test('registrations: one retry budget for the whole listing, not a fresh one per page', async () => {
+  const client = await setup();
+  // Page 1 waits 2 x 50 s (Retry-After) and then lists; page 2's first answer asks for
+  // another 50 s, which would take the listing's retrying past the 120 s budget.
+  const busy = { status: 503, headers: { 'retry-after': '50' } };
+  // (A fault with only extra headers lets the real handler answer: page 1's listing.)
+  em().injectFaults('registrations.key', [{ ...busy, times: 2 }, { headers: { 'x-test': 'page-1-answers' } }, busy]);
+  const r = await client.listRegistrations({ instanceId: KP_INSTANCE, keyId: KP_KEY, pageSize: 1 });
+  expect(r).toMatchObject({ outcome: 'failed', retryLater: true, pages: 1, waitedMs: 100_000 });
+  expect(r.message).toMatch(/budget/);
+  expect(requests(em(), 'registrations.key')).toHaveLength(4);
+});
+
+test('registrations: a page that retries within what the budget has left still lists', async () => {
+  const client = await setup();
+  em().injectFaults('registrations.key', [{ status: 503, headers: { 'retry-after': '50' }, times: 2 }]);
+  const r = await client.listRegistrations({ instanceId: KP_INSTANCE, keyId: KP_KEY, pageSize: 1 });
+  expect(r).toMatchObject({ outcome: 'listed', pages: 2, waitedMs: 100_000 });
+  expect(requests(em(), 'registrations.key')).toHaveLength(4);
+});
+
 test('a hung attempt times out and is retried', async () => {
   const client = await setup({ attemptTimeoutMs: 300 });
   em().injectFaults('keys.sync', [{ hang: true }]);
