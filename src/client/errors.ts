@@ -37,8 +37,10 @@ export type KeySyncErrorCode =
   | 'KS_DEADLINE'
   /** Interrupted by SIGINT/SIGTERM before the sync was accepted (exit 75). */
   | 'KS_ABORTED'
-  /** A 2xx listing with a body we cannot read (exit 1). */
+  /** A 2xx listing with a body we cannot read, or response headers past Node's limit (exit 1). */
   | 'KS_BAD_RESPONSE'
+  /** The endpoint's TLS certificate was not accepted, or it did not speak TLS (exit 1). */
+  | 'KS_TLS'
   /** Usage or configuration error, found before any request (exit 2). */
   | 'KS_USAGE';
 

@@ -24,7 +24,7 @@ import {
   type ParsedErrorBody,
 } from './errors';
 import { IAM_GRANT_TYPE, IAM_TOKEN_PATH, TokenCache, secretsOf, tokenFromIamResponse, type Credentials } from './iam';
-import { checkEndpointUrl } from './endpoints';
+import { checkEndpointUrl, displayUrl } from './endpoints';
 import {
   DEFAULT_RETRY_LIMITS,
   classify,
@@ -652,6 +652,10 @@ export class KmsClient {
         this.holdOff(d.delayMs);
         continue;
       }
+      if (d.kind === 'fail' && d.reason.kind === 'network') {
+        const p = permanentNetworkProblem(d.reason, iam.origin);
+        throw new KeySyncError(p.code, `could not get an IAM token: ${p.message}`);
+      }
       if (d.kind === 'fail' && d.reason.kind === 'status') {
         const serverText = safeServerText(parsed?.message, this.redact);
         const code = parsed?.reasonCode === undefined ? '' : ` ${safeServerText(parsed.reasonCode, this.redact) ?? ''}`;
@@ -668,7 +672,7 @@ export class KmsClient {
       }
       if (d.kind === 'fail') {
         const f = d.reason;
-        const last = f.kind === 'status' ? outcome : f.last;
+        const last = f.kind === 'retries-exhausted' || f.kind === 'deadline' ? f.last : outcome;
         throw new KeySyncError(transientCode(last), `could not get an IAM token from ${iam.origin}: ${f.kind === 'deadline' ? 'the next retry would start past the 2-minute retry budget' : `gave up after ${call.retriesUsed + 1} attempts`}; last: ${describeOutcome(last, false)}; not synced, retry later`);
       }
       throw new KeySyncError('KS_IAM_BAD_RESPONSE', `IAM at ${iam.origin} gave an unexpected answer`);
@@ -785,6 +789,10 @@ export class KmsClient {
     const reasonCode = r.parsed?.reasonCode === undefined ? undefined : safeServerText(r.parsed.reasonCode, this.redact);
     const detail = `${reasonCode === undefined ? '' : ` ${reasonCode}`}${server === undefined ? '' : `: ${server}`}`;
     const rc = reasonCode === undefined ? {} : { reasonCode };
+    if (reason.kind === 'network') {
+      const p = permanentNetworkProblem(reason, this.base.origin);
+      return { code: p.code, retryLater: false, message: this.redact(`${p.message}; not synced`) };
+    }
     if (reason.kind === 'status') {
       const s = reason.status;
       const code = codeForStatus(s);
@@ -890,6 +898,22 @@ const NETWORK_WORDS: Record<string, string> = {
   UND_ERR_SOCKET: 'connection closed by the server',
   BODY_READ_FAILED: 'the response body could not be read',
 };
+
+/**
+ * What to tell the user about a connection failure that retrying cannot fix (see
+ * PERMANENT_NETWORK_CODES), with the fix. Never suggests turning TLS verification off.
+ */
+function permanentNetworkProblem(r: Extract<FailReason, { kind: 'network' }>, origin: string): { code: KeySyncErrorCode; message: string } {
+  const where = displayUrl(origin);
+  switch (r.problem) {
+    case 'tls':
+      return { code: 'KS_TLS', message: `the TLS certificate of ${where} was not accepted (${r.code}); if your network uses its own certificate authority, point NODE_EXTRA_CA_CERTS at its PEM file (certificate verification stays on)` };
+    case 'not-tls':
+      return { code: 'KS_TLS', message: `${where} did not answer in TLS (${r.code}); check the endpoint's scheme and port` };
+    case 'headers':
+      return { code: 'KS_BAD_RESPONSE', message: `the response headers from ${where} are larger than Node allows (${r.code}); if a proxy adds large headers, raise the limit with NODE_OPTIONS=--max-http-header-size=65536` };
+  }
+}
 
 /** A short description of an attempt outcome, for progress and messages. */
 export function describeOutcome(o: AttemptOutcome, retryAfter: boolean): string {

@@ -89,9 +89,34 @@ export interface ClassifyContext {
   readonly serverNow?: number;
 }
 
+/**
+ * Connection failures that the same request would meet again, whatever the wait: retrying
+ * them only delays a message the user must act on. `tls`: the endpoint's certificate was
+ * not accepted; `not-tls`: the endpoint did not speak TLS (an http port behind https://);
+ * `headers`: the response headers exceed Node's limit (`--max-http-header-size`).
+ */
+export const PERMANENT_NETWORK_CODES: Readonly<Record<string, 'tls' | 'not-tls' | 'headers'>> = {
+  CERT_HAS_EXPIRED: 'tls',
+  CERT_NOT_YET_VALID: 'tls',
+  CERT_REVOKED: 'tls',
+  CERT_SIGNATURE_FAILURE: 'tls',
+  CERT_UNTRUSTED: 'tls',
+  CERT_REJECTED: 'tls',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'tls',
+  SELF_SIGNED_CERT_IN_CHAIN: 'tls',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'tls',
+  UNABLE_TO_GET_ISSUER_CERT: 'tls',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'tls',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'tls',
+  HOSTNAME_MISMATCH: 'tls',
+  ERR_SSL_WRONG_VERSION_NUMBER: 'not-tls',
+  UND_ERR_HEADERS_OVERFLOW: 'headers',
+};
+
 /** Why a call failed; `transient` failures map to exit 75, the others to exit 1. */
 export type FailReason =
   | { readonly kind: 'status'; readonly status: number; readonly transient: false }
+  | { readonly kind: 'network'; readonly code: string; readonly problem: 'tls' | 'not-tls' | 'headers'; readonly transient: false }
   | { readonly kind: 'retries-exhausted'; readonly transient: true; readonly last: AttemptOutcome }
   | { readonly kind: 'deadline'; readonly transient: true; readonly last: AttemptOutcome };
 
@@ -127,6 +152,9 @@ export function classify(outcome: AttemptOutcome, ctx: ClassifyContext): Decisio
       return { kind: 'retry', delayMs: 0, refreshToken: true, source: 'token-refresh' };
     }
     if (!isTransientStatus(status)) return { kind: 'fail', reason: { kind: 'status', status, transient: false } };
+  }
+  if (outcome.kind === 'network' && outcome.code !== undefined && Object.hasOwn(PERMANENT_NETWORK_CODES, outcome.code)) {
+    return { kind: 'fail', reason: { kind: 'network', code: outcome.code, problem: PERMANENT_NETWORK_CODES[outcome.code]!, transient: false } };
   }
   // Transient: network error, timeout, 408, 429, 5xx but 501.
   if (ctx.retriesUsed >= limits.maxRetries) {

@@ -89,7 +89,7 @@ describe('TLS verification is never turned off', () => {
     expect(bundle).not.toMatch(/NODE_TLS_REJECT_UNAUTHORIZED\s*=|rejectUnauthorized\s*:\s*(false|!1)\b/);
   });
 
-  test('a self-signed HTTPS server is refused: no HTTP request reaches it, exit 75, nothing leaks', async () => {
+  test('a self-signed HTTPS server is refused: no HTTP request reaches it, exit 1 (not retried), nothing leaks', async () => {
     const dir = emptyDir('key-sync-tls-');
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'k.pem'), '-out', path.join(dir, 'c.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
     let requests = 0;
@@ -101,8 +101,9 @@ describe('TLS verification is never turned off', () => {
     try {
       const url = `https://127.0.0.1:${(srv.address() as AddressInfo).port}`;
       const r = await runCli([...SYNC, '--json'], env('token', { kms: url, iam: url }, { NODE_TLS_REJECT_UNAUTHORIZED: '' }));
-      expect(r.code).toBe(75);
-      expect(jsonOf(r)).toMatchObject({ outcome: 'failed', code: 'KS_NETWORK', retryLater: true });
+      // A certificate refused now is refused on every retry: exit 1 at once (test/reliability/tls.test.ts).
+      expect(r.code).toBe(1);
+      expect(jsonOf(r)).toMatchObject({ outcome: 'failed', code: 'KS_TLS', retryLater: false });
       expect(requests).toBe(0);
       expect(leaks({ stdout: r.stdout, stderr: r.stderr })).toEqual([]);
     } finally {
