@@ -8,10 +8,11 @@
  * npm installs offline from its cache (which `npm ci` filled); if it cannot, the test
  * skips and says why.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { runProcess } from '../helpers/cli';
 
 const root = path.resolve(__dirname, '..', '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string; version: string; dependencies: Record<string, string> };
@@ -103,21 +104,11 @@ test("the README example synthesizes in the user's project and its command syncs
   const { DEFAULT_SEED } = require(path.join(project, 'node_modules', pkg.name, 'lib', 'emulator', 'seed')) as typeof import('../../src/emulator/seed');
   const emu = await startEmulator({ port: 0, seed: { ...DEFAULT_SEED, apiKeys: [...DEFAULT_SEED.apiKeys, CANARY] } });
   try {
-    // Asynchronously: the emulator answers from this process's event loop.
-    const run = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn('/bin/sh', ['-c', exec.command], {
-        cwd: stackDir,
-        env: { PATH: process.env['PATH'] ?? '', ...exec.environment, IBMCLOUD_API_KEY: CANARY, IBMCLOUD_IAM_API_ENDPOINT: emu.url, IBMCLOUD_KP_API_ENDPOINT: emu.url },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      child.on('error', reject);
-      child.on('close', (status) => resolve({ status, stdout, stderr }));
-    });
+    const run = await runProcess('/bin/sh', ['-c', exec.command], {
+      PATH: process.env['PATH'] ?? '', ...exec.environment, IBMCLOUD_API_KEY: CANARY, IBMCLOUD_IAM_API_ENDPOINT: emu.url, IBMCLOUD_KP_API_ENDPOINT: emu.url,
+    }, { cwd: stackDir });
     expect(run.stdout).toContain('synced key 4a1e9c37-8d2b-4f60-b5a3-2c7d9e1f0b84');
-    expect(run.status).toBe(0);
+    expect(run.code).toBe(0);
     expect(run.stdout + run.stderr).not.toContain(CANARY);
     expect(emu.log().filter((e) => e.route === 'keys.sync').map((e) => e.status)).toEqual([204]);
   } finally {

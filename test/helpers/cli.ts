@@ -45,14 +45,24 @@ export interface CliRun {
   readonly ms: number;
 }
 
+export interface RunOptions {
+  /** Sees stderr as it arrives (e.g. to move the emulator clock when the CLI starts waiting for the gate). */
+  readonly onStderr?: (all: string, child: ReturnType<typeof spawn>) => void;
+  readonly onSpawn?: (child: ReturnType<typeof spawn>) => void;
+  /** SIGKILL after this long (default 20 s). */
+  readonly timeoutMs?: number;
+  readonly cwd?: string;
+}
+
 /**
- * Runs the bundled CLI. `onStderr` sees stderr as it arrives (e.g. to move the emulator
- * clock when the CLI starts waiting for the gate).
+ * Runs a command asynchronously and collects its output. Asynchronously on purpose: an
+ * emulator started in the test process answers from this event loop, which spawnSync
+ * would block.
  */
-export function runCli(args: readonly string[], env: Record<string, string>, opts: { onStderr?: (all: string, child: ReturnType<typeof spawn>) => void; onSpawn?: (child: ReturnType<typeof spawn>) => void; timeoutMs?: number; cwd?: string } = {}): Promise<CliRun> {
+export function runProcess(command: string, args: readonly string[], env: Record<string, string | undefined>, opts: RunOptions = {}): Promise<CliRun> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }) });
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }) });
     opts.onSpawn?.(child);
     let stdout = '';
     let stderr = '';
@@ -68,6 +78,11 @@ export function runCli(args: readonly string[], env: Record<string, string>, opt
       resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
     });
   });
+}
+
+/** Runs the bundled CLI (`node dist/key-sync.cjs ...args`). */
+export function runCli(args: readonly string[], env: Record<string, string>, opts: RunOptions = {}): Promise<CliRun> {
+  return runProcess(process.execPath, [CLI, ...args], env, opts);
 }
 
 /** Requests the emulator saw for a route. */

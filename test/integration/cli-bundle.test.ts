@@ -4,32 +4,16 @@
  * modules (scripts/bundle-cli.js) behave as the real ones do. These guard the start-up
  * figures of issue 6 against a dependency upgrade that quietly undoes them.
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CLI, KP_INSTANCE, KP_KEY, cliEnv, startCanaryEmulator } from '../helpers/cli';
+import { CLI, KP_INSTANCE, KP_KEY, cliEnv, runProcess, startCanaryEmulator } from '../helpers/cli';
 import type { RunningEmulator } from '../../src/emulator/server';
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function node(args: readonly string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** `node ...args`: the bundle run with Node flags of the test's choosing. */
+const node = (args: readonly string[], env: Record<string, string>): ReturnType<typeof runProcess> => runProcess(process.execPath, args, env);
 
 let emu: RunningEmulator;
 let tmp: string;

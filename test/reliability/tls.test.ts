@@ -5,32 +5,14 @@
  * and `https://` to a port that speaks plain HTTP fails at once with its own message.
  * Needs `openssl` to make the certificate; without it the file skips and says so.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CANARY_API_KEY, CLI, KP_INSTANCE, KP_KEY, cliEnv, startCanaryEmulator } from '../helpers/cli';
+import { CANARY_API_KEY, KP_INSTANCE, KP_KEY, cliEnv, runCli, startCanaryEmulator } from '../helpers/cli';
 import type { RunningEmulator } from '../../src/emulator/server';
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function runCli(args: readonly string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ks-tls-'));
 const certFile = path.join(tmp, 'cert.pem');
