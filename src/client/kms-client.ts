@@ -204,7 +204,12 @@ interface RequestSpec {
 /** Mutable state of one logical call. */
 class Call {
   readonly start: number;
+  /** Start of the retry budget window (classify's deadline). */
   budgetStart: number;
+  /** Start of the window that bounds one attempt's timeout (see sendNow). */
+  attemptWindowStart: number;
+  /** When the latest attempt was sent (our clock). */
+  lastAttemptStart: number;
   retriesUsed = 0;
   attempts = 0;
   refreshedAfter401 = false;
@@ -215,6 +220,8 @@ class Call {
   constructor(readonly correlationId: string, now: number, readonly signal: AbortSignal | undefined, readonly onProgress: ((e: ProgressEvent) => void) | undefined) {
     this.start = now;
     this.budgetStart = now;
+    this.attemptWindowStart = now;
+    this.lastAttemptStart = now;
   }
 }
 
@@ -403,6 +410,7 @@ export class KmsClient {
         await this.waitForGate(call, r.notBefore, d.untilMs - skew, call.start + maxWaitMs, r.note, skew);
         // A fresh transient budget after each gate wait (the gate wait is bounded on its own).
         call.budgetStart = this.now();
+        call.attemptWindowStart = call.budgetStart;
         call.retriesUsed = 0;
       }
     } catch (e) {
@@ -444,6 +452,7 @@ export class KmsClient {
     const all: Registration[] = [];
     let totalCount: number | undefined;
     let pages = 0;
+    let retrySpentMs = 0;
     const base = (): Pick<RegistrationsResult, 'correlationId' | 'attempts' | 'waitedMs' | 'phase' | 'pages' | 'registrations'> & { status?: number; totalCount?: number } => ({
       correlationId: call.correlationId,
       attempts: call.attempts,
@@ -460,12 +469,18 @@ export class KmsClient {
         if (opts.preventKeyDeletion !== undefined) query += `&preventKeyDeletion=${String(opts.preventKeyDeletion)}`;
         if (opts.crnQuery !== undefined) query += `&urlEncodedResourceCRNQuery=${encodeURIComponent(opts.crnQuery)}`;
         // One retry budget for the whole listing (its overall deadline): each page may retry
-        // for what the budget has left after the backoff already spent on earlier pages, so
-        // a long healthy listing is never cut, and a flaky one cannot take a fresh budget per
-        // page. The correlation id is the listing's.
-        call.budgetStart = this.now() - call.waitedMs;
+        // for what the budget has left after what retrying already cost on earlier pages
+        // (failed attempts and the waits between them), so a flaky service cannot take a
+        // fresh budget per page. Healthy pages cost nothing from it, and each page's
+        // attempts get the full per-attempt timeout, so a long healthy listing is never
+        // cut. The correlation id is the listing's.
+        const pageStart = this.now();
+        call.budgetStart = pageStart - retrySpentMs;
+        call.attemptWindowStart = pageStart;
         call.retriesUsed = 0;
         const r = await this.complete({ what: 'registrations', origin: this.base.origin, path: `${path}?${query}`, method: 'GET', headers, needBody: true }, call, false);
+        // Everything on this page before its successful attempt was retrying.
+        if (r.kind === 'done') retrySpentMs += Math.max(0, call.lastAttemptStart - pageStart);
         if (r.kind !== 'done') {
           if (r.kind === 'gated') throw new KeySyncError('KS_CONFLICT', 'unexpected 409 REQ_TOO_EARLY_ERR on a registrations listing', { status: 409 });
           return { ...base(), outcome: 'failed', ...this.failure(r, call, { keyId: opts.keyId, instanceId: opts.instanceId, keyRing: opts.keyRing }) };
@@ -736,8 +751,11 @@ export class KmsClient {
 
   private async sendNow(spec: RequestSpec, call: Call): Promise<Sent> {
     if (isAborted(call.signal)) throw new Aborted('aborted');
-    // Never let an attempt run past the budget window, but give it at least a second.
-    const left = call.budgetStart + this.limits.budgetMs - this.now();
+    // Never let an attempt run past its window (the retry budget's for a sync, the page's
+    // for a listing), but give it at least a second.
+    const sentAt = this.now();
+    call.lastAttemptStart = sentAt;
+    const left = call.attemptWindowStart + this.limits.budgetMs - sentAt;
     // (A configured per-attempt timeout shorter than a second is honoured as it is.)
     const timeoutMs = Math.min(this.limits.attemptTimeoutMs, Math.max(1_000, left));
     const ac = new AbortController();

@@ -106,6 +106,64 @@ test('registrations: a page that retries within what the budget has left still l
   expect(requests(em(), 'registrations.key')).toHaveLength(4);
 });
 
+/** The agent, advancing the emulator clock by `costMs` per registrations request (a slow answer in virtual time) and recording each request's timeout. */
+class SlowListingAgent extends Agent {
+  readonly timeouts: number[] = [];
+  constructor(private readonly advance: (ms: number) => void, private readonly costMs: number) {
+    super({ keepAliveTimeout: 1000 });
+  }
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  override request(opts: any, ...rest: any[]): any {
+    if (String(opts.path).includes('/registrations')) {
+      this.timeouts.push(opts.headersTimeout as number);
+      this.advance(this.costMs);
+    }
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    return (super.request as any)(opts, ...rest);
+  }
+}
+
+async function setupSlow(costMs: number): Promise<{ client: KmsClient; slow: SlowListingAgent }> {
+  const e = await startCanaryEmulator({ now: T0 });
+  emu = e;
+  const slow = new SlowListingAgent((ms) => e.clock.advance(ms), costMs);
+  agent = slow;
+  const client = new KmsClient({
+    baseUrl: e.url,
+    credentials: { kind: 'api-key', apiKey: CANARY_API_KEY, iamBaseUrl: e.url, envName: 'IBMCLOUD_API_KEY' },
+    dispatcher: slow,
+    now: () => e.clock.now(),
+    sleep: async (ms) => {
+      e.clock.advance(ms);
+    },
+    random: () => 0.5,
+    limits: { attemptTimeoutMs: 5000 },
+  });
+  return { client, slow };
+}
+
+test('registrations: the time of failed attempts counts against the listing budget, not only the waits', async () => {
+  // Every registrations request takes 50 s (virtual). Page 1: two 503s, then the list
+  // (about 100 s of failed attempts plus the backoff). Page 2's first 503 ends at about
+  // 153 s of retrying: past the 120 s budget, so no further retry.
+  const { client } = await setupSlow(50_000);
+  em().injectFaults('registrations.key', [{ status: 503, times: 2 }, { headers: { 'x-test': 'page-1-answers' } }, { status: 503 }]);
+  const r = await client.listRegistrations({ instanceId: KP_INSTANCE, keyId: KP_KEY, pageSize: 1 });
+  expect(r).toMatchObject({ outcome: 'failed', retryLater: true, pages: 1 });
+  expect(r.message).toMatch(/budget/);
+  expect(requests(em(), 'registrations.key')).toHaveLength(4);
+});
+
+test('registrations: a healthy page after a nearly spent budget still gets the full per-attempt timeout', async () => {
+  const { client, slow } = await setupSlow(0);
+  // Page 1 waits 2 x 59 s: 118 s of the 120 s budget. Page 2 is healthy.
+  em().injectFaults('registrations.key', [{ status: 503, headers: { 'retry-after': '59' }, times: 2 }]);
+  const r = await client.listRegistrations({ instanceId: KP_INSTANCE, keyId: KP_KEY, pageSize: 1 });
+  expect(r).toMatchObject({ outcome: 'listed', pages: 2, waitedMs: 118_000 });
+  // The retry on page 1 at 118 s is bounded by what the budget has left (2 s); page 2 is not.
+  expect(slow.timeouts).toEqual([5000, 5000, 2000, 5000]);
+});
+
 test('a hung attempt times out and is retried', async () => {
   const client = await setup({ attemptTimeoutMs: 300 });
   em().injectFaults('keys.sync', [{ hang: true }]);
