@@ -25,6 +25,17 @@ const TSX = require('node:url').pathToFileURL(path.join(root, 'node_modules', 't
 const quick = process.argv.includes('--quick');
 /** `--only startup|synth|fleet` (repeatable) runs just those parts, e.g. while working on one. */
 const onlyParts = process.argv.flatMap((a, i) => (process.argv[i - 1] === '--only' ? [a] : []));
+const PARTS = ['startup', 'synth', 'fleet'];
+for (const p of onlyParts) {
+  if (!PARTS.includes(p)) {
+    console.error(`bench: --only ${JSON.stringify(p)} is not a part; use one of ${PARTS.join(', ')} (repeatable)`);
+    process.exit(2);
+  }
+}
+if (process.argv.at(-1) === '--only') {
+  console.error(`bench: --only needs a part: ${PARTS.join(', ')}`);
+  process.exit(2);
+}
 const only = (part) => onlyParts.length === 0 || onlyParts.includes(part);
 const TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const CURL = ['/usr/bin/curl', '/bin/curl'].find((p) => fs.existsSync(p));
