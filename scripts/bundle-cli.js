@@ -47,14 +47,15 @@ module.exports = {
 /**
  * `node:http` for undici's client.js, which reads `http.maxHeaderSize` when it loads (the
  * default for Clients not given one). Node's default is 16384 and only
- * `--max-http-header-size` (on the command line or in NODE_OPTIONS) changes it; with that
- * flag present the real module is loaded and asked, so the value is always Node's own.
+ * `--max-http-header-size` (on the command line or in NODE_OPTIONS, with dashes or
+ * underscores as Node accepts) changes it; with that flag present the real module is
+ * loaded and asked, so the value is always Node's own.
  */
 const HTTP_MAX_HEADER_SIZE_STUB = `
 'use strict';
 module.exports = {
   get maxHeaderSize() {
-    const flagged = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes('max-http-header-size'));
+    const flagged = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => /max[-_]http[-_]header[-_]size/.test(a));
     return flagged ? require('node:' + 'http').maxHeaderSize : 16384;
   },
 };
@@ -240,10 +241,21 @@ async function bundleCli(opts = {}) {
   });
   const program = result.outputFiles[0].text;
   fs.mkdirSync(path.dirname(outfile), { recursive: true });
-  writeAtomic(outfile, loaderSource(program, ''));
-  if (opts.codeCache === false || process.env.KEY_SYNC_BUILD_NO_CODE_CACHE === '1') return outfile;
-  const cache = await trainCodeCache(outfile);
-  if (cache !== undefined) writeAtomic(outfile, loaderSource(program, cache.toString('base64')));
+  if (opts.codeCache === false || process.env.KEY_SYNC_BUILD_NO_CODE_CACHE === '1') {
+    writeAtomic(outfile, loaderSource(program, ''));
+    return outfile;
+  }
+  // Train on a file of its own, so the shipped path only ever holds a finished bundle: a
+  // rebuild while tests run it (npm pack's prepack in the package test) never exposes a
+  // bundle without its cache.
+  const training = `${outfile}.${process.pid}.training.cjs`;
+  try {
+    writeAtomic(training, loaderSource(program, ''));
+    const cache = await trainCodeCache(training);
+    writeAtomic(outfile, loaderSource(program, cache === undefined ? '' : cache.toString('base64')));
+  } finally {
+    fs.rmSync(training, { force: true });
+  }
   return outfile;
 }
 
