@@ -150,12 +150,13 @@ test('429 with Retry-After: 1 is honoured, then 204', async () => {
   const r = await cli([...SYNC, '--json']);
   expect(r.code).toBe(0);
   expect(requests(emu, 'keys.sync').map((s) => s.status)).toEqual([429, 204]);
-  // waitedMs is the time actually slept: the 1 s hold-off less the ms (if any) between
-  // reading the 429 and starting the wait.
-  const waited = json(r)['waitedMs'] as number;
-  expect(waited).toBeGreaterThanOrEqual(990);
-  expect(waited).toBeLessThanOrEqual(1000);
+  // The planned wait is the Retry-After (the progress line); waitedMs is the time actually
+  // slept: the 1 s hold-off less whatever passed between reading the 429 and starting the
+  // wait (on a loaded machine, at this time scale, that can be a visible part of it).
   expect(r.stderr).toContain('HTTP 429 with Retry-After; retry 1 of 4 in 1 s');
+  const waited = json(r)['waitedMs'] as number;
+  expect(waited).toBeGreaterThan(0);
+  expect(waited).toBeLessThanOrEqual(1000);
 });
 
 test('429 with Retry-After as an HTTP-date is honoured, then 204', async () => {
@@ -298,6 +299,18 @@ test('--verify-registrations lists the key first and reports the count', async (
   expect(json(r)).toMatchObject({ outcome: 'synced', registrations: 2 });
   expect(r.stderr).toContain('has 2 registrations');
   expect(apiRequests(emu).map((e) => e.route)).toEqual(['iam.token', 'registrations.key', 'keys.sync']);
+});
+
+test('--verify-registrations whose listing keeps failing: a warning about the listing, then the sync', async () => {
+  emu.injectFaults('registrations.key', [{ status: 503, times: 5 }]);
+  const r = await cli([...SYNC, '--verify-registrations', '--json']);
+  expect(r.code).toBe(0);
+  expect(json(r)).toMatchObject({ outcome: 'synced' });
+  const warning = r.stderr.split('\n').find((l) => l.includes('could not list the registrations')) ?? '';
+  expect(warning).toMatch(/gave up after 4 retries; last: HTTP 503.*the listing did not complete, retry later\); syncing anyway/);
+  // The listing's failure says nothing about the sync that follows.
+  expect(warning).not.toMatch(/not synced/);
+  expect(requests(emu, 'registrations.key')).toHaveLength(5);
 });
 
 test('SIGTERM while waiting for the gate: exits 75 within a second and says where it was', async () => {
