@@ -444,6 +444,7 @@ Exit codes:
   75  not done yet, retry later: the gate opens after --max-wait, 429/5xx/network failures
       outlasted the retry budget, or interrupted (SIGINT/SIGTERM) before the sync was accepted
   1   permanent failure: 400, 401 (after one token refresh), 403, 404, 410, 422, 501,
-      any other 409, IAM refused the API key
+      any other 409, IAM refused the API key, a TLS certificate not accepted or an
+      https:// port answering plain HTTP, response headers over Node's limit
   2   usage or configuration error, found before any request is sent
 `;

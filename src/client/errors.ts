@@ -29,7 +29,7 @@ export type KeySyncErrorCode =
   /** 429/5xx outlasted the retry budget (exit 75). */
   | 'KS_HTTP_5XX'
   | 'KS_THROTTLED'
-  /** No HTTP response (refused, reset, DNS, TLS) outlasted the retry budget (exit 75). */
+  /** No HTTP response (refused, reset, DNS, a dropped handshake) outlasted the retry budget (exit 75); a refused certificate is KS_TLS. */
   | 'KS_NETWORK'
   /** Attempts timed out until the retry budget ran out (exit 75). */
   | 'KS_TIMEOUT'

@@ -92,7 +92,8 @@ export interface ClassifyContext {
 /**
  * Connection failures that the same request would meet again, whatever the wait: retrying
  * them only delays a message the user must act on. `tls`: the endpoint's certificate was
- * not accepted; `not-tls`: the endpoint did not speak TLS (an http port behind https://);
+ * not accepted; `not-tls`: the endpoint answered, but not in TLS (an http port behind
+ * https://; a port that resets or stays silent is a network failure, retried);
  * `headers`: the response headers exceed Node's limit (`--max-http-header-size`).
  */
 export const PERMANENT_NETWORK_CODES: Readonly<Record<string, 'tls' | 'not-tls' | 'headers'>> = {
@@ -110,6 +111,8 @@ export const PERMANENT_NETWORK_CODES: Readonly<Record<string, 'tls' | 'not-tls' 
   ERR_TLS_CERT_ALTNAME_INVALID: 'tls',
   HOSTNAME_MISMATCH: 'tls',
   ERR_SSL_WRONG_VERSION_NUMBER: 'not-tls',
+  // What OpenSSL 3.2+ says when a plain-HTTP answer arrives where a TLS record should.
+  ERR_SSL_PACKET_LENGTH_TOO_LONG: 'not-tls',
   UND_ERR_HEADERS_OVERFLOW: 'headers',
 };
 

@@ -61,6 +61,7 @@ describe('classify', () => {
     ['TLS: wrong host name', { kind: 'network', code: 'ERR_TLS_CERT_ALTNAME_INVALID' }, {}, { kind: 'fail', reason: { kind: 'network', code: 'ERR_TLS_CERT_ALTNAME_INVALID', problem: 'tls', transient: false } }],
     ['TLS: unknown CA', { kind: 'network', code: 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY' }, {}, { kind: 'fail', reason: { kind: 'network', code: 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', problem: 'tls', transient: false } }],
     ['https to a plain-http port', { kind: 'network', code: 'ERR_SSL_WRONG_VERSION_NUMBER' }, {}, { kind: 'fail', reason: { kind: 'network', code: 'ERR_SSL_WRONG_VERSION_NUMBER', problem: 'not-tls', transient: false } }],
+    ['https to a plain-http port (OpenSSL 3.2+)', { kind: 'network', code: 'ERR_SSL_PACKET_LENGTH_TOO_LONG' }, {}, { kind: 'fail', reason: { kind: 'network', code: 'ERR_SSL_PACKET_LENGTH_TOO_LONG', problem: 'not-tls', transient: false } }],
     ['response headers too large', { kind: 'network', code: 'UND_ERR_HEADERS_OVERFLOW' }, {}, { kind: 'fail', reason: { kind: 'network', code: 'UND_ERR_HEADERS_OVERFLOW', problem: 'headers', transient: false } }],
     ['a code named like an Object property is not permanent', { kind: 'network', code: 'toString' }, {}, { kind: 'retry', delayMs: 500, refreshToken: false, source: 'backoff' }],
     ['timeout', { kind: 'timeout' }, {}, { kind: 'retry', delayMs: 500, refreshToken: false, source: 'backoff' }],
