@@ -315,6 +315,14 @@ export class KmsClient {
   /** Redacts the API key, every token we obtained, and credential-shaped text. */
   readonly redact: ReturnType<typeof createRedactor>;
   private tokenInFlight: Promise<string> | undefined;
+  /**
+   * Permanent refusals that every call would meet again (IAM refused the credentials; the
+   * endpoint's TLS was not accepted), remembered for REFUSAL_MEMORY_MS: the other keys of
+   * a fleet get the same answer without a request each (a bad API key is not sent to IAM
+   * once per key), and a long-lived client tries again after that.
+   */
+  private iamRefusal: { readonly error: KeySyncError; readonly until: number } | undefined;
+  private endpointRefusal: { readonly fail: Extract<Completed, { kind: 'fail' }>; readonly until: number } | undefined;
   /** Shared backoff: no call sends before this (epoch ms). */
   private holdOffUntil = 0;
   /** Request slots (maxConcurrentRequests); undefined: unlimited. */
@@ -384,7 +392,7 @@ export class KmsClient {
           };
         }
         if (r.kind === 'fail') {
-          return { ...base(), outcome: 'failed', ...this.failure(r, call, { keyId, instanceId: opts.instanceId, keyRing: opts.keyRing }) };
+          return { ...base(), outcome: 'failed', ...this.failure(r, call, { action: 'sync', keyId, instanceId: opts.instanceId, keyRing: opts.keyRing }) };
         }
         // Gated.
         lastGate = r.note === undefined ? { notBefore: r.notBefore } : { notBefore: r.notBefore, note: r.note };
@@ -483,7 +491,7 @@ export class KmsClient {
         if (r.kind === 'done') retrySpentMs += Math.max(0, call.lastAttemptStart - pageStart);
         if (r.kind !== 'done') {
           if (r.kind === 'gated') throw new KeySyncError('KS_CONFLICT', 'unexpected 409 REQ_TOO_EARLY_ERR on a registrations listing', { status: 409 });
-          return { ...base(), outcome: 'failed', ...this.failure(r, call, { keyId: opts.keyId, instanceId: opts.instanceId, keyRing: opts.keyRing }) };
+          return { ...base(), outcome: 'failed', ...this.failure(r, call, { action: 'list', keyId: opts.keyId, instanceId: opts.instanceId, keyRing: opts.keyRing }) };
         }
         pages++;
         const page = parseRegistrationsPage(r.sent.text);
@@ -505,7 +513,7 @@ export class KmsClient {
       };
     } catch (e) {
       if (e instanceof Aborted || (isAborted(call.signal) && !(e instanceof KeySyncError))) {
-        return { ...base(), outcome: 'failed', code: 'KS_ABORTED', retryLater: true, message: abortedMessage(call, undefined) };
+        return { ...base(), outcome: 'failed', code: 'KS_ABORTED', retryLater: true, message: listingAbortedMessage(call) };
       }
       if (e instanceof KeySyncError) {
         return { ...base(), outcome: 'failed', code: e.code, retryLater: e.retryLater, message: this.redact(e.message) };
@@ -534,6 +542,7 @@ export class KmsClient {
    */
   private async complete(spec: RequestSpec, call: Call, gateApplies: boolean): Promise<Completed> {
     for (;;) {
+      if (this.endpointRefusal !== undefined && this.now() < this.endpointRefusal.until) return this.endpointRefusal.fail;
       call.phase = 'token';
       const token = await this.token(call);
       await this.waitHoldOff(call);
@@ -582,13 +591,17 @@ export class KmsClient {
         case 'done':
           // classify() says done only for 2xx, handled above; keep the compiler honest.
           if (sent.kind === 'response') return { kind: 'done', sent };
-          break;
+          throw new Error('internal: classify() said done without a response');
         case 'gated':
           return d.note === undefined
             ? { kind: 'gated', notBefore: d.notBefore, parsed: parsed ?? parseErrorBody(''), skewMs: ref.skewMs }
             : { kind: 'gated', notBefore: d.notBefore, note: d.note, parsed: parsed ?? parseErrorBody(''), skewMs: ref.skewMs };
-        case 'fail':
-          return parsed === undefined ? { kind: 'fail', reason: d.reason, outcome } : { kind: 'fail', reason: d.reason, outcome, parsed };
+        case 'fail': {
+          const fail: Extract<Completed, { kind: 'fail' }> = parsed === undefined ? { kind: 'fail', reason: d.reason, outcome } : { kind: 'fail', reason: d.reason, outcome, parsed };
+          // A refused certificate or a non-TLS port is the endpoint's, not this request's.
+          if (d.reason.kind === 'network' && d.reason.problem !== 'headers') this.endpointRefusal = { fail, until: this.now() + REFUSAL_MEMORY_MS };
+          return fail;
+        }
         case 'retry':
           if (d.refreshToken) {
             call.refreshedAfter401 = true;
@@ -599,6 +612,8 @@ export class KmsClient {
           call.onProgress?.({ kind: 'backoff', delayMs: d.delayMs, retry: call.retriesUsed, maxRetries: this.limits.maxRetries, cause: describeOutcome(outcome, d.source === 'retry-after'), what: spec.what });
           this.holdOff(d.delayMs);
           break;
+        default:
+          return assertNever(d);
       }
     }
   }
@@ -607,10 +622,16 @@ export class KmsClient {
   private async token(call: Call): Promise<string> {
     const cached = this.tokens.current(this.now());
     if (cached !== undefined) return cached;
+    if (this.iamRefusal !== undefined && this.now() < this.iamRefusal.until) throw this.iamRefusal.error;
     if (this.tokenInFlight === undefined) {
-      this.tokenInFlight = this.exchange(call).finally(() => {
-        this.tokenInFlight = undefined;
-      });
+      this.tokenInFlight = this.exchange(call)
+        .catch((e: unknown) => {
+          if (e instanceof KeySyncError && !e.retryLater) this.iamRefusal = { error: e, until: this.now() + REFUSAL_MEMORY_MS };
+          throw e;
+        })
+        .finally(() => {
+          this.tokenInFlight = undefined;
+        });
     }
     return this.tokenInFlight;
   }
@@ -667,30 +688,39 @@ export class KmsClient {
         this.holdOff(d.delayMs);
         continue;
       }
-      if (d.kind === 'fail' && d.reason.kind === 'network') {
-        const p = permanentNetworkProblem(d.reason, iam.origin);
-        throw new KeySyncError(p.code, `could not get an IAM token: ${p.message}`);
+      // classify() says done only for 2xx (handled above) and gated only where the gate
+      // applies (not to IAM).
+      if (d.kind !== 'fail') throw new KeySyncError('KS_IAM_BAD_RESPONSE', `IAM at ${iam.origin} gave an unexpected answer`);
+      const f = d.reason;
+      switch (f.kind) {
+        case 'network': {
+          const p = permanentNetworkProblem(f, iam.origin);
+          throw new KeySyncError(p.code, `the IAM token exchange failed: ${p.message}`);
+        }
+        case 'status': {
+          const serverText = safeServerText(parsed?.message, this.redact);
+          const code = parsed?.reasonCode === undefined ? '' : ` ${safeServerText(parsed.reasonCode, this.redact) ?? ''}`;
+          const requestId = parsed?.requestId === undefined ? '' : `; IAM request id ${safeServerText(parsed.requestId, this.redact) ?? ''}`;
+          const st = f.status;
+          const said = `${st}${code}${serverText === undefined ? '' : `: ${serverText}`}${requestId}`;
+          throw new KeySyncError(
+            'KS_IAM_REFUSED',
+            st === 400 || st === 401 || st === 403
+              ? `IAM refused the API key from ${cred.envName} (${said}); check that the key exists, is not expired or revoked, and belongs to the account that owns the instance`
+              : `IAM at ${iam.origin} could not exchange the API key from ${cred.envName} (${said}); check IBMCLOUD_IAM_API_ENDPOINT`,
+            { status: st, ...(parsed?.reasonCode === undefined ? {} : { reasonCode: parsed.reasonCode }) },
+          );
+        }
+        case 'retries-exhausted':
+        case 'deadline': {
+          const why = f.kind === 'deadline'
+            ? `the next retry would start past the ${Math.round(this.limits.budgetMs / 1000)} s retry budget`
+            : `gave up after ${call.retriesUsed + 1} attempts`;
+          throw new KeySyncError(transientCode(f.last), `could not get an IAM token from ${iam.origin}: ${why}; last: ${describeOutcome(f.last, false)}; nothing was sent to the key service, retry later`);
+        }
+        default:
+          return assertNever(f);
       }
-      if (d.kind === 'fail' && d.reason.kind === 'status') {
-        const serverText = safeServerText(parsed?.message, this.redact);
-        const code = parsed?.reasonCode === undefined ? '' : ` ${safeServerText(parsed.reasonCode, this.redact) ?? ''}`;
-        const requestId = parsed?.requestId === undefined ? '' : `; IAM request id ${safeServerText(parsed.requestId, this.redact) ?? ''}`;
-        const st = d.reason.status;
-        const said = `${st}${code}${serverText === undefined ? '' : `: ${serverText}`}${requestId}`;
-        throw new KeySyncError(
-          'KS_IAM_REFUSED',
-          st === 400 || st === 401 || st === 403
-            ? `IAM refused the API key from ${cred.envName} (${said}); check that the key exists, is not expired or revoked, and belongs to the account that owns the instance`
-            : `IAM at ${iam.origin} could not exchange the API key from ${cred.envName} (${said}); check IBMCLOUD_IAM_API_ENDPOINT`,
-          { status: d.reason.status, ...(parsed?.reasonCode === undefined ? {} : { reasonCode: parsed.reasonCode }) },
-        );
-      }
-      if (d.kind === 'fail') {
-        const f = d.reason;
-        const last = f.kind === 'retries-exhausted' || f.kind === 'deadline' ? f.last : outcome;
-        throw new KeySyncError(transientCode(last), `could not get an IAM token from ${iam.origin}: ${f.kind === 'deadline' ? 'the next retry would start past the 2-minute retry budget' : `gave up after ${call.retriesUsed + 1} attempts`}; last: ${describeOutcome(last, false)}; not synced, retry later`);
-      }
-      throw new KeySyncError('KS_IAM_BAD_RESPONSE', `IAM at ${iam.origin} gave an unexpected answer`);
     }
   }
 
@@ -801,54 +831,83 @@ export class KmsClient {
   }
 
   /** The result fields of a failed call, with a message that says what to do. */
-  private failure(r: Extract<Completed, { kind: 'fail' }>, call: Call, what: { keyId?: string | undefined; instanceId: string; keyRing?: string | undefined }): Pick<SyncResult, 'message' | 'code' | 'retryLater'> & { reasonCode?: string } {
+  private failure(
+    r: Extract<Completed, { kind: 'fail' }>,
+    call: Call,
+    what: { action: 'sync' | 'list'; keyId?: string | undefined; instanceId: string; keyRing?: string | undefined },
+  ): Pick<SyncResult, 'message' | 'code' | 'retryLater'> & { reasonCode?: string } {
     const reason = r.reason;
+    const sync = what.action === 'sync';
     const server = safeServerText(r.parsed?.message, this.redact);
     const reasonCode = r.parsed?.reasonCode === undefined ? undefined : safeServerText(r.parsed.reasonCode, this.redact);
     const detail = `${reasonCode === undefined ? '' : ` ${reasonCode}`}${server === undefined ? '' : `: ${server}`}`;
     const rc = reasonCode === undefined ? {} : { reasonCode };
-    if (reason.kind === 'network') {
-      const p = permanentNetworkProblem(reason, this.base.origin);
-      return { code: p.code, retryLater: false, message: this.redact(`${p.message}; not synced`) };
-    }
-    if (reason.kind === 'status') {
-      const s = reason.status;
-      const code = codeForStatus(s);
-      const key = what.keyId === undefined ? 'the instance' : `key ${what.keyId}`;
-      const where = `instance ${what.instanceId}${what.keyRing === undefined ? '' : ` (key ring ${what.keyRing})`}`;
-      let text: string;
-      switch (code) {
-        case 'KS_AUTH':
-          text = `the key service refused the token for ${key} (401${detail})${call.refreshedAfter401 ? ' even after a token refresh' : ''}; the credentials need the Writer or Manager role on ${where}`;
-          break;
-        case 'KS_FORBIDDEN':
-          text = `not allowed to sync ${key} (403${detail}); the credentials need the Writer or Manager role on ${where}`;
-          break;
-        case 'KS_NOT_FOUND':
-          text = `${key} was not found in ${where} (404${detail}); check --key-id, --instance-id, --key-ring and the endpoint`;
-          break;
-        case 'KS_CONFLICT':
-          text = `the key service refused to sync ${key} (409${detail}); this is not the time gate and will not pass by waiting`;
-          break;
-        case 'KS_NOT_IMPLEMENTED':
-          text = `the endpoint does not implement this call (501${detail}); check --endpoint / --region / --service`;
-          break;
-        default:
-          text = `the key service rejected the request for ${key} (${s}${detail})`;
+    switch (reason.kind) {
+      case 'network': {
+        const p = permanentNetworkProblem(reason, this.base.origin);
+        // Over-long headers mean an answer came back: the service may have acted on it.
+        const tail = !sync
+          ? 'the listing did not complete'
+          : reason.problem === 'headers'
+            ? 'the sync may or may not have been accepted (its answer could not be read)'
+            : 'not synced';
+        return { code: p.code, retryLater: false, message: this.redact(`${p.message}; ${tail}`) };
       }
-      return { code, retryLater: false, message: this.redact(text), ...rc };
+      case 'status': {
+        const s = reason.status;
+        const code = codeForStatus(s);
+        const key = what.keyId === undefined ? 'the instance' : `key ${what.keyId}`;
+        const where = `instance ${what.instanceId}${what.keyRing === undefined ? '' : ` (key ring ${what.keyRing})`}`;
+        const role = sync ? 'the Writer or Manager role' : 'at least the Reader role';
+        const doing = sync ? `sync ${key}` : `list the registrations of ${key}`;
+        let text: string;
+        switch (code) {
+          case 'KS_AUTH':
+            text = `the key service refused the token for ${key} (401${detail})${call.refreshedAfter401 ? ' even after a token refresh' : ''}; the credentials need ${role} on ${where}`;
+            break;
+          case 'KS_FORBIDDEN':
+            text = `not allowed to ${doing} (403${detail}); the credentials need ${role} on ${where}`;
+            break;
+          case 'KS_NOT_FOUND':
+            text = `${key} was not found in ${where} (404${detail}); check --key-id, --instance-id, --key-ring and the endpoint`;
+            break;
+          case 'KS_CONFLICT':
+            text = `the key service refused to ${doing} (409${detail}); this is not the time gate and will not pass by waiting`;
+            break;
+          case 'KS_NOT_IMPLEMENTED':
+            text = `the endpoint does not implement this call (501${detail}); check --endpoint / --region / --service`;
+            break;
+          default:
+            text = `the key service rejected the request for ${key} (${s}${detail})`;
+        }
+        return { code, retryLater: false, message: this.redact(text), ...rc };
+      }
+      case 'retries-exhausted':
+      case 'deadline': {
+        const last = reason.last;
+        const why = reason.kind === 'deadline'
+          ? `the next retry would start past the ${Math.round(this.limits.budgetMs / 1000)} s retry budget`
+          : `gave up after ${this.limits.maxRetries} retries`;
+        const tail = sync ? 'not synced, retry later (the next apply retries it)' : 'the listing did not complete, retry later';
+        return {
+          code: transientCode(last),
+          retryLater: true,
+          message: this.redact(`${why}; last: ${describeOutcome(last, false)}${last.kind === 'response' ? detail : ''}; ${tail}`),
+          ...rc,
+        };
+      }
+      default:
+        return assertNever(reason);
     }
-    const last = reason.last;
-    const why = reason.kind === 'deadline'
-      ? `the next retry would start past the ${Math.round(this.limits.budgetMs / 1000)} s retry budget`
-      : `gave up after ${this.limits.maxRetries} retries`;
-    return {
-      code: transientCode(last),
-      retryLater: true,
-      message: this.redact(`${why}; last: ${describeOutcome(last, false)}${last.kind === 'response' ? detail : ''}; not synced, retry later (the next apply retries it)`),
-      ...rc,
-    };
   }
+}
+
+/** How long a permanent refusal (IAM, TLS) is answered from memory (see KmsClient). */
+const REFUSAL_MEMORY_MS = 5 * 60_000;
+
+/** For exhaustive switches: a new union member is a compile error here. */
+function assertNever(x: never): never {
+  throw new Error(`unexpected value ${JSON.stringify(x)}`);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -925,11 +984,28 @@ function permanentNetworkProblem(r: Extract<FailReason, { kind: 'network' }>, or
   const where = displayUrl(origin);
   switch (r.problem) {
     case 'tls':
-      return { code: 'KS_TLS', message: `the TLS certificate of ${where} was not accepted (${r.code}); if your network uses its own certificate authority, point NODE_EXTRA_CA_CERTS at its PEM file (certificate verification stays on)` };
+      return { code: 'KS_TLS', message: `the TLS certificate of ${where} was not accepted (${r.code}); ${tlsFix(r.code)}` };
     case 'not-tls':
       return { code: 'KS_TLS', message: `${where} did not answer in TLS (${r.code}); check the endpoint's scheme and port` };
     case 'headers':
       return { code: 'KS_BAD_RESPONSE', message: `the response headers from ${where} are larger than Node allows (${r.code}); if a proxy adds large headers, raise the limit with NODE_OPTIONS=--max-http-header-size=65536` };
+  }
+}
+
+/** What to do about a refused certificate, by why it was refused. */
+function tlsFix(code: string): string {
+  switch (code) {
+    case 'CERT_HAS_EXPIRED':
+    case 'CERT_NOT_YET_VALID':
+      return "the certificate is outside its validity period: check this machine's clock, or have the endpoint's certificate renewed";
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+    case 'HOSTNAME_MISMATCH':
+      return 'the certificate does not name this host: check the host name in --endpoint (a private endpoint has its own)';
+    default:
+      // Node reads NODE_EXTRA_CA_CERTS once, at start-up.
+      return process.env['NODE_EXTRA_CA_CERTS'] === undefined || process.env['NODE_EXTRA_CA_CERTS'] === ''
+        ? 'if your network uses its own certificate authority, point NODE_EXTRA_CA_CERTS at its PEM file (certificate verification stays on)'
+        : 'NODE_EXTRA_CA_CERTS is set, but the authority that signed this certificate is not in that file (Node warns on stderr if it could not read it); add it there (certificate verification stays on)';
   }
 }
 
@@ -996,6 +1072,14 @@ function abortedMessage(call: Call, notBefore: Date | undefined): string {
     default:
       return 'interrupted before anything was sent; not synced';
   }
+}
+
+function listingAbortedMessage(call: Call): string {
+  const where = call.phase === 'backoff' ? `while backing off after attempt ${call.attempts}`
+    : call.phase === 'request' ? `during attempt ${call.attempts}`
+      : call.phase === 'token' ? 'while getting an IAM token'
+        : 'before anything was sent';
+  return `interrupted ${where}; the registrations listing did not complete`;
 }
 
 function parseRegistrationsPage(text: string): { resources: Registration[]; totalCount?: number } | undefined {

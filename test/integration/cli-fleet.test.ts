@@ -164,3 +164,15 @@ test('non-TTY progress: status lines, not one line per key', async () => {
   expect(status.length).toBeGreaterThanOrEqual(1);
   expect(status.length).toBeLessThan(FLEET.length);
 });
+
+test('IAM refuses the API key: asked once for the whole fleet, every key failed with the reason', async () => {
+  emu.injectFaults('iam.token', [{ status: 400, times: 1000 }]);
+  const r = await cli(FLEET.flatMap((k) => ['--key-id', k]));
+  expect(r.code).toBe(1);
+  const rows = r.stdout.trimEnd().split('\n').slice(1, -1);
+  expect(rows).toHaveLength(FLEET.length);
+  for (const row of rows) expect(row).toMatch(/^fleet-\d\d\s+failed\s+-\s+KS_IAM_REFUSED: IAM refused the API key from IBMCLOUD_API_KEY \(400/);
+  // Without remembering the refusal, every wave of concurrent keys asked IAM again.
+  expect(requests(emu, 'iam.token')).toHaveLength(1);
+  expect(requests(emu, 'keys.sync')).toHaveLength(0);
+});

@@ -164,6 +164,20 @@ test('registrations: a healthy page after a nearly spent budget still gets the f
   expect(slow.timeouts).toEqual([5000, 5000, 2000, 5000]);
 });
 
+test('an IAM refusal is remembered for 5 minutes, then asked again', async () => {
+  const client = await setup();
+  em().injectFaults('iam.token', [{ status: 400, times: 3 }]);
+  const first = await client.sync(KP_KEY, { instanceId: KP_INSTANCE, maxWaitSeconds: 0 });
+  expect(first).toMatchObject({ outcome: 'failed', code: 'KS_IAM_REFUSED', retryLater: false });
+  em().clock.advance(299_000);
+  const second = await client.sync(KP_KEY, { instanceId: KP_INSTANCE, maxWaitSeconds: 0 });
+  expect(second).toMatchObject({ outcome: 'failed', code: 'KS_IAM_REFUSED', message: first.message });
+  expect(requests(em(), 'iam.token')).toHaveLength(1);
+  em().clock.advance(1_000);
+  await client.sync(KP_KEY, { instanceId: KP_INSTANCE, maxWaitSeconds: 0 });
+  expect(requests(em(), 'iam.token')).toHaveLength(2);
+});
+
 test('a hung attempt times out and is retried', async () => {
   const client = await setup({ attemptTimeoutMs: 300 });
   em().injectFaults('keys.sync', [{ hang: true }]);
