@@ -248,13 +248,15 @@ async function bundleCli(opts = {}) {
   // Train on a file of its own, so the shipped path only ever holds a finished bundle: a
   // rebuild while tests run it (npm pack's prepack in the package test) never exposes a
   // bundle without its cache.
-  const training = `${outfile}.${process.pid}.training.cjs`;
+  // (In a temporary directory, never in dist/, which npm pack ships.)
+  const trainingDir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'key-sync-bundle-'));
   try {
+    const training = path.join(trainingDir, 'key-sync.cjs');
     writeAtomic(training, loaderSource(program, ''));
     const cache = await trainCodeCache(training);
     writeAtomic(outfile, loaderSource(program, cache === undefined ? '' : cache.toString('base64')));
   } finally {
-    fs.rmSync(training, { force: true });
+    fs.rmSync(trainingDir, { recursive: true, force: true });
   }
   return outfile;
 }

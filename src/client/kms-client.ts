@@ -230,7 +230,8 @@ type Completed =
   | { readonly kind: 'done'; readonly sent: Extract<Sent, { kind: 'response' }> }
   /** `skewMs`: the service's clock minus ours at the answer (see referenceTime). */
   | { readonly kind: 'gated'; readonly notBefore: Date; readonly note?: GateNote; readonly parsed: ParsedErrorBody; readonly skewMs: number }
-  | { readonly kind: 'fail'; readonly reason: FailReason; readonly outcome: AttemptOutcome; readonly parsed?: ParsedErrorBody };
+  /** `remembered`: an earlier call's answer (see endpointRefusal), no request made. */
+  | { readonly kind: 'fail'; readonly reason: FailReason; readonly outcome: AttemptOutcome; readonly parsed?: ParsedErrorBody; readonly remembered?: boolean };
 
 /** A counting semaphore for request slots; a waiter leaves the queue when its signal aborts. */
 class Slots {
@@ -487,7 +488,9 @@ export class KmsClient {
         call.attemptWindowStart = pageStart;
         call.retriesUsed = 0;
         const r = await this.complete({ what: 'registrations', origin: this.base.origin, path: `${path}?${query}`, method: 'GET', headers, needBody: true }, call, false);
-        // Everything on this page before its successful attempt was retrying.
+        // What this page spent before its successful attempt counts as retrying: failed
+        // attempts and the waits after them (and, slightly conservative, a token exchange
+        // or a wait for a request slot, if one fell here).
         if (r.kind === 'done') retrySpentMs += Math.max(0, call.lastAttemptStart - pageStart);
         if (r.kind !== 'done') {
           if (r.kind === 'gated') throw new KeySyncError('KS_CONFLICT', 'unexpected 409 REQ_TOO_EARLY_ERR on a registrations listing', { status: 409 });
@@ -542,7 +545,7 @@ export class KmsClient {
    */
   private async complete(spec: RequestSpec, call: Call, gateApplies: boolean): Promise<Completed> {
     for (;;) {
-      if (this.endpointRefusal !== undefined && this.now() < this.endpointRefusal.until) return this.endpointRefusal.fail;
+      if (this.endpointRefusal !== undefined && this.now() < this.endpointRefusal.until) return { ...this.endpointRefusal.fail, remembered: true };
       call.phase = 'token';
       const token = await this.token(call);
       await this.waitHoldOff(call);
@@ -622,11 +625,16 @@ export class KmsClient {
   private async token(call: Call): Promise<string> {
     const cached = this.tokens.current(this.now());
     if (cached !== undefined) return cached;
-    if (this.iamRefusal !== undefined && this.now() < this.iamRefusal.until) throw this.iamRefusal.error;
+    if (this.iamRefusal !== undefined && this.now() < this.iamRefusal.until) {
+      const e = this.iamRefusal.error;
+      throw new KeySyncError(e.code, `${e.message} (${REMEMBERED})`, { ...(e.status === undefined ? {} : { status: e.status }), ...(e.reasonCode === undefined ? {} : { reasonCode: e.reasonCode }) });
+    }
     if (this.tokenInFlight === undefined) {
       this.tokenInFlight = this.exchange(call)
         .catch((e: unknown) => {
-          if (e instanceof KeySyncError && !e.retryLater) this.iamRefusal = { error: e, until: this.now() + REFUSAL_MEMORY_MS };
+          // Only answers about the credentials or the endpoint itself: one odd answer (a
+          // bad body, huge headers) is not held against the calls after it.
+          if (e instanceof KeySyncError && (e.code === 'KS_IAM_REFUSED' || e.code === 'KS_TLS')) this.iamRefusal = { error: e, until: this.now() + REFUSAL_MEMORY_MS };
           throw e;
         })
         .finally(() => {
@@ -716,7 +724,7 @@ export class KmsClient {
           const why = f.kind === 'deadline'
             ? `the next retry would start past the ${Math.round(this.limits.budgetMs / 1000)} s retry budget`
             : `gave up after ${call.retriesUsed + 1} attempts`;
-          throw new KeySyncError(transientCode(f.last), `could not get an IAM token from ${iam.origin}: ${why}; last: ${describeOutcome(f.last, false)}; nothing was sent to the key service, retry later`);
+          throw new KeySyncError(transientCode(f.last), `could not get an IAM token from ${iam.origin}: ${why}; last: ${describeOutcome(f.last, false)}; ${call.attempts === 0 ? 'nothing was sent to the key service' : 'the call could not go on without a new token'}, retry later`);
         }
         default:
           return assertNever(f);
@@ -785,7 +793,9 @@ export class KmsClient {
     // for a listing), but give it at least a second.
     const sentAt = this.now();
     call.lastAttemptStart = sentAt;
-    const left = call.attemptWindowStart + this.limits.budgetMs - sentAt;
+    // A page's first attempt has the page's window; a retry stays inside the retry budget.
+    const windowStart = call.retriesUsed === 0 ? call.attemptWindowStart : call.budgetStart;
+    const left = windowStart + this.limits.budgetMs - sentAt;
     // (A configured per-attempt timeout shorter than a second is honoured as it is.)
     const timeoutMs = Math.min(this.limits.attemptTimeoutMs, Math.max(1_000, left));
     const ac = new AbortController();
@@ -851,7 +861,7 @@ export class KmsClient {
           : reason.problem === 'headers'
             ? 'the sync may or may not have been accepted (its answer could not be read)'
             : 'not synced';
-        return { code: p.code, retryLater: false, message: this.redact(`${p.message}; ${tail}`) };
+        return { code: p.code, retryLater: false, message: this.redact(`${p.message}; ${tail}${r.remembered === true ? ` (${REMEMBERED})` : ''}`) };
       }
       case 'status': {
         const s = reason.status;
@@ -904,6 +914,7 @@ export class KmsClient {
 
 /** How long a permanent refusal (IAM, TLS) is answered from memory (see KmsClient). */
 const REFUSAL_MEMORY_MS = 5 * 60_000;
+const REMEMBERED = 'the answer to an earlier request of this run; not asked again for 5 minutes';
 
 /** For exhaustive switches: a new union member is a compile error here. */
 function assertNever(x: never): never {

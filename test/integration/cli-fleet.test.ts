@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { DEFAULT_SEED, type SeedKey, type SeedRegistration } from '../../src/emulator/seed';
 import type { RunningEmulator } from '../../src/emulator/server';
+import { DEFAULT_CONCURRENCY } from '../../src/cli/args';
 import { KP_INSTANCE, KP_KEY, apiRequests, cliEnv, expectNoSecrets, requests, runCli, startCanaryEmulator, type CliRun } from '../helpers/cli';
 
 const MISSING = '11111111-2222-4333-8444-555555555555';
@@ -172,7 +173,9 @@ test('IAM refuses the API key: asked once for the whole fleet, every key failed 
   const rows = r.stdout.trimEnd().split('\n').slice(1, -1);
   expect(rows).toHaveLength(FLEET.length);
   for (const row of rows) expect(row).toMatch(/^fleet-\d\d\s+failed\s+-\s+KS_IAM_REFUSED: IAM refused the API key from IBMCLOUD_API_KEY \(400/);
-  // Without remembering the refusal, every wave of concurrent keys asked IAM again.
+  // Without remembering the refusal, every wave of concurrent keys asked IAM again. The
+  // keys after the first wave say that their answer is the remembered one.
   expect(requests(emu, 'iam.token')).toHaveLength(1);
+  expect(rows.filter((row) => row.includes('(the answer to an earlier request of this run; not asked again for 5 minutes)')).length).toBeGreaterThanOrEqual(FLEET.length - DEFAULT_CONCURRENCY);
   expect(requests(emu, 'keys.sync')).toHaveLength(0);
 });

@@ -171,11 +171,36 @@ test('an IAM refusal is remembered for 5 minutes, then asked again', async () =>
   expect(first).toMatchObject({ outcome: 'failed', code: 'KS_IAM_REFUSED', retryLater: false });
   em().clock.advance(299_000);
   const second = await client.sync(KP_KEY, { instanceId: KP_INSTANCE, maxWaitSeconds: 0 });
-  expect(second).toMatchObject({ outcome: 'failed', code: 'KS_IAM_REFUSED', message: first.message });
+  expect(second).toMatchObject({ outcome: 'failed', code: 'KS_IAM_REFUSED' });
+  expect(second.message).toBe(`${first.message ?? ''} (the answer to an earlier request of this run; not asked again for 5 minutes)`);
   expect(requests(em(), 'iam.token')).toHaveLength(1);
   em().clock.advance(1_000);
   await client.sync(KP_KEY, { instanceId: KP_INSTANCE, maxWaitSeconds: 0 });
   expect(requests(em(), 'iam.token')).toHaveLength(2);
+});
+
+test('one unusable IAM answer is not remembered: the next call asks IAM again', async () => {
+  const client = await setup();
+  em().injectFaults('iam.token', [{ status: 200, body: 'not json' }]);
+  const first = await client.sync(KP_KEY, { instanceId: KP_INSTANCE, maxWaitSeconds: 0 });
+  expect(first).toMatchObject({ outcome: 'failed', code: 'KS_IAM_BAD_RESPONSE' });
+  const second = await client.sync(KP_KEY, { instanceId: KP_INSTANCE, maxWaitSeconds: 0 });
+  expect(second).toMatchObject({ outcome: 'synced' });
+  expect(requests(em(), 'iam.token')).toHaveLength(2);
+});
+
+test('registrations: a retry on a later page stays inside the budget (its timeout is cut to what is left)', async () => {
+  const { client, slow } = await setupSlow(0);
+  // Page 1 waits 2 x 59 s; page 2 answers 503 with Retry-After 1, so its retry starts at
+  // 119 s of the 120 s budget: 1 s left.
+  em().injectFaults('registrations.key', [
+    { status: 503, headers: { 'retry-after': '59' }, times: 2 },
+    { headers: { 'x-test': 'page-1-answers' } },
+    { status: 503, headers: { 'retry-after': '1' } },
+  ]);
+  const r = await client.listRegistrations({ instanceId: KP_INSTANCE, keyId: KP_KEY, pageSize: 1 });
+  expect(r).toMatchObject({ outcome: 'listed', pages: 2, waitedMs: 119_000 });
+  expect(slow.timeouts).toEqual([5000, 5000, 2000, 5000, 1000]);
 });
 
 test('a hung attempt times out and is retried', async () => {

@@ -107,6 +107,7 @@ maybe('TLS against an https server with a self-signed certificate', () => {
     // from memory (without it: 24 connections).
     expect(connections).toBeGreaterThanOrEqual(1);
     expect(connections).toBeLessThanOrEqual(DEFAULT_CONCURRENCY);
+    expect(r.stdout.match(/not asked again for 5 minutes/g)?.length ?? 0).toBeGreaterThanOrEqual(keys.length - DEFAULT_CONCURRENCY);
   });
 
   test('trusting the certificate with NODE_EXTRA_CA_CERTS (the named fix) syncs', async () => {
