@@ -132,25 +132,25 @@ maybe('the message names the fix for the cause', () => {
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  test('a trusted certificate for another host: the host name, not the CA file', async () => {
+  /** A one-key sync trusting `caFile`: exit 1, KS_TLS, no request served; the message. */
+  async function refusedMessage(caFile: string): Promise<string> {
     const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const r = await runCli([...SYNC, '--json'], cliEnv({ url }, { NODE_EXTRA_CA_CERTS: otherCertFile }));
+    const r = await runCli([...SYNC, '--json'], cliEnv({ url }, { NODE_EXTRA_CA_CERTS: caFile }));
     expect(r.code).toBe(1);
     const out = JSON.parse(r.stdout) as { code: string; message: string };
     expect(out.code).toBe('KS_TLS');
-    expect(out.message).toMatch(/\(ERR_TLS_CERT_ALTNAME_INVALID\); the certificate does not name this host/);
-    expect(out.message).not.toContain('NODE_EXTRA_CA_CERTS');
     expect(requests).toBe(0);
+    return out.message;
+  }
+
+  test('a trusted certificate for another host: the host name, not the CA file', async () => {
+    const message = await refusedMessage(otherCertFile);
+    expect(message).toMatch(/\(ERR_TLS_CERT_ALTNAME_INVALID\); the certificate does not name this host/);
+    expect(message).not.toContain('NODE_EXTRA_CA_CERTS');
   });
 
   test('NODE_EXTRA_CA_CERTS already set, to a file without the signer: says so rather than to set it', async () => {
-    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const r = await runCli([...SYNC, '--json'], cliEnv({ url }, { NODE_EXTRA_CA_CERTS: certFile }));
-    expect(r.code).toBe(1);
-    const out = JSON.parse(r.stdout) as { code: string; message: string };
-    expect(out.code).toBe('KS_TLS');
-    expect(out.message).toMatch(/NODE_EXTRA_CA_CERTS is set, but the authority that signed this certificate is not in that file/);
-    expect(requests).toBe(0);
+    expect(await refusedMessage(certFile)).toMatch(/NODE_EXTRA_CA_CERTS is set, but the authority that signed this certificate is not in that file/);
   });
 });
 
