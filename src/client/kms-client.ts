@@ -481,8 +481,8 @@ export class KmsClient {
         // for what the budget has left after what retrying already cost on earlier pages
         // (failed attempts and the waits between them), so a flaky service cannot take a
         // fresh budget per page. Healthy pages cost nothing from it, and each page's
-        // attempts get the full per-attempt timeout, so a long healthy listing is never
-        // cut. The correlation id is the listing's.
+        // first attempt gets the full per-attempt timeout (its retries stay inside the
+        // budget), so a long healthy listing is never cut. The correlation id is the listing's.
         const pageStart = this.now();
         call.budgetStart = pageStart - retrySpentMs;
         call.attemptWindowStart = pageStart;
