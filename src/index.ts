@@ -18,4 +18,4 @@ export { credentialsFromEnv } from './client/iam';
 export type { Credentials } from './client/iam';
 export { DEFAULT_RETRY_LIMITS, backoffDelay, classify, gateDecision, parseGateTime, parseRetryAfter } from './client/retry-policy';
 export type { AttemptOutcome, Decision, RetryLimits } from './client/retry-policy';
-export { baseUrlFor, checkEndpointUrl, HPCS_REGIONS, KEY_PROTECT_REGIONS } from './client/endpoints';
+export * from './domain';

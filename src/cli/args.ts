@@ -8,14 +8,13 @@
  * flags and missing values.
  */
 import { parseArgs } from 'node:util';
-import { baseUrlFor, checkEndpointUrl, displayUrl, isKnownRegion, isValidHpcsPort, regionsOf, HPCS_PORT_MAX, HPCS_PORT_MIN, type KmsService } from '../client/endpoints';
+import { baseUrlFor, checkEndpointUrl, displayUrl, isKnownRegion, isValidHpcsPort, regionsOf, HPCS_PORT_MAX, HPCS_PORT_MIN, type KmsService } from '../domain/endpoints';
 import { credentialsFromEnv, type Credentials } from '../client/iam';
-import { checkInstanceId, checkKeyId, checkKeyRing, checkMaxWaitSeconds, MAX_WAIT_SECONDS_LIMIT } from '../constructs/validation';
+import { DEFAULT_MAX_WAIT_SECONDS, checkInstanceId, checkKeyId, checkKeyRing, checkMaxWaitSeconds, MAX_WAIT_SECONDS_LIMIT } from '../domain';
+export { DEFAULT_MAX_WAIT_SECONDS } from '../domain';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-/** Default of --max-wait (the same as KeySync's maxWaitSeconds). */
-export const DEFAULT_MAX_WAIT_SECONDS = 900;
 
 /** Settings common to commands that call the key API. */
 export interface ApiConfig {

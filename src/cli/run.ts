@@ -11,7 +11,7 @@ import type { KmsClient, RegistrationsResult, Sleep, SyncResult } from '../clien
 import { createRedactor } from '../client/errors';
 import { HELP, KEYS_FILE_MAX_BYTES, parseCommand, parseKeysFile, type ApiConfig, type Env, type FleetSyncConfig, type RegistrationsConfig, type SyncConfig } from './args';
 import { FleetProgress, fleetJson, fleetTable, syncFleet } from './fleet';
-import { checkKeyId } from '../constructs/validation';
+import { checkKeyId } from '../domain';
 import {
   EXIT_FAILED,
   EXIT_OK,

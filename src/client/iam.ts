@@ -4,7 +4,7 @@
  * HTTP and lives in kms-client.ts (the only module that does I/O), under the same retry
  * budget as the call that needs the token.
  */
-import { checkEndpointUrl, displayUrl } from './endpoints';
+import { checkEndpointUrl, displayUrl } from '../domain/endpoints';
 
 export const DEFAULT_IAM_ENDPOINT = 'https://iam.cloud.ibm.com';
 export const IAM_TOKEN_PATH = '/identity/token';

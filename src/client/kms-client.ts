@@ -24,7 +24,7 @@ import {
   type ParsedErrorBody,
 } from './errors';
 import { IAM_GRANT_TYPE, IAM_TOKEN_PATH, TokenCache, secretsOf, tokenFromIamResponse, type Credentials } from './iam';
-import { checkEndpointUrl, displayUrl } from './endpoints';
+import { checkEndpointUrl, displayUrl } from '../domain/endpoints';
 import {
   DEFAULT_RETRY_LIMITS,
   classify,

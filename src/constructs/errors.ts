@@ -6,7 +6,7 @@
  *
  * No cdktf import here: factories take the construct path as a string.
  */
-import type { Invalid } from './validation';
+import type { Invalid } from '../domain';
 
 /** An invalid declaration found at synth. Carries the parts of its message as fields. */
 export class KeySyncConfigError extends Error {

@@ -5,4 +5,4 @@ export * from './key-sync';
 export * from './kms-instance';
 export * from './root-key';
 export * from './trigger-hash';
-export * from './validation';
+export * from '../domain';

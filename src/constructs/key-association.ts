@@ -1,7 +1,7 @@
 import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { duplicateCrn, invalidCrn } from './errors';
-import { checkCrn } from './validation';
+import { checkCrn } from '../domain';
 
 const ASSOCIATION_SYMBOL = Symbol.for('cdktf-key-sync.KeyAssociation');
 

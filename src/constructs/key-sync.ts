@@ -12,10 +12,8 @@ import {
   syncHashDocument,
   type SyncHashInput,
 } from './trigger-hash';
-import { checkMarker, checkMaxWaitSeconds, checkTriggerName } from './validation';
+import { DEFAULT_MAX_WAIT_SECONDS, checkMarker, checkMaxWaitSeconds, checkTriggerName } from '../domain';
 
-/** Default of {@link KeySyncOptions.maxWaitSeconds}; the same as the CLI's `--max-wait`. */
-export const DEFAULT_MAX_WAIT_SECONDS = 900;
 
 /**
  * The Terraform resource a {@link KeySync} creates to carry its triggers and provisioner:

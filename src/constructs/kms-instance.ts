@@ -9,11 +9,11 @@ import {
   isValidHpcsPort,
   regionsOf,
   type KmsService,
-} from '../client/endpoints';
+} from '../domain/endpoints';
 import { invalidEndpoint, invalidHpcsPort, invalidInstanceId, invalidService, unknownRegion } from './errors';
-import { checkInstanceId } from './validation';
+import { checkInstanceId } from '../domain';
 
-export type { KmsService } from '../client/endpoints';
+export type { KmsService } from '../domain/endpoints';
 
 /** Props of {@link KmsInstance.keyProtect}. */
 export interface KeyProtectInstanceProps {

@@ -4,7 +4,7 @@ import { invalidKeyId, invalidKeyRing, invalidLifecycleState, invalidMarker, syn
 import { KeyAssociation, type KeyAssociationProps } from './key-association';
 import { KeySync, type KeySyncOptions } from './key-sync';
 import type { KmsInstance } from './kms-instance';
-import { checkKeyId, checkKeyRing, checkMarker } from './validation';
+import { checkKeyId, checkKeyRing, checkMarker } from '../domain';
 
 const ROOT_KEY_SYMBOL = Symbol.for('cdktf-key-sync.RootKey');
 

@@ -59,6 +59,7 @@ describe('RootKey', () => {
     ['key ring', { keyRing: 'bad_ring' }, 'keyRing', 'bad_ring', /not a valid key ring id/, /2-100 letters/],
     ['lifecycle state', { lifecycle: { state: 'enabled' } }, 'lifecycle.state', 'enabled', /not a key state/, /"active", "disabled", "deleted"/],
     ['lifecycle rotation marker', { lifecycle: { rotation: '${var.when}' } }, 'lifecycle.rotation', '${var.when}', /contains one of/, /readable marker/],
+    ['empty lifecycle rotation marker', { lifecycle: { rotation: '' } }, 'lifecycle.rotation', '', /is empty/, /omit the marker/],
   ])('%s', (_name, props, prop, value, problem, fix) => {
     const s = stack();
     expectConfigError(() => new RootKey(s, 'PaymentsKey', { instance: kp(), keyId: KEY, ...props }), 'stack/PaymentsKey', prop, value, problem, fix);

@@ -1,5 +1,5 @@
 import { parseCommand } from '../../src/cli/args';
-import { displayUrl } from '../../src/client/endpoints';
+import { displayUrl } from '../../src/domain/endpoints';
 import { credentialsFromEnv } from '../../src/client/iam';
 import { KmsInstance } from '../../src';
 

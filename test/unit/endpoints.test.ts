@@ -7,7 +7,7 @@ import {
   isLoopbackHost,
   isValidHpcsPort,
   type EndpointSpec,
-} from '../../src/client/endpoints';
+} from '../../src/domain/endpoints';
 
 const INST = '6b3f8d1a-2c9e-4d7b-8a5f-1e0c9b2d4a73';
 

@@ -15,7 +15,7 @@ import {
   backoffDelay, classify, gateDecision, parseGateTime, parseHttpDate, parseRetryAfter, referenceTime,
   DEFAULT_RETRY_LIMITS, GATE_FALLBACK_MS, GATE_MARGIN_MS, type AttemptOutcome,
 } from '../../src/client/retry-policy';
-import { checkCrn, checkInstanceId, checkKeyId, checkKeyRing, isUuid, parseCrn } from '../../src/constructs/validation';
+import { checkCrn, checkInstanceId, checkKeyId, checkKeyRing, isUuid, parseCrn } from '../../src/domain';
 
 const RUNS = { numRuns: 3000 };
 const NOW = Date.parse('2026-11-28T20:00:00Z');

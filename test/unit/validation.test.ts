@@ -11,7 +11,7 @@ import {
   isKeyAlias,
   isUuid,
   parseCrn,
-} from '../../src/constructs/validation';
+} from '../../src/domain';
 
 const UUID = '4a1e9c37-8d2b-4f60-b5a3-2c7d9e1f0b84';
 const COS_CRN = 'crn:v1:bluemix:public:cloud-object-storage:global:a/1234567890abcdef1234567890abcdef:5e2b3c1d-7a9f-4e8b-a6c2-d1f0e9b8a7c6:bucket:payments-ledger';
@@ -141,7 +141,8 @@ describe('checkMarker', () => {
     ['2026-11-01', true],
     ['2026-11-28T21:38:43Z', true],
     ['OPS-1234 rotate after audit', true],
-    ['', true],
+    ['', false], // empty reads as "not declared" in a plan (refused since the newcomer review)
+    ['   ', false],
     ['x'.repeat(256), true],
     ['x'.repeat(257), false],
     ['a"b', false],
