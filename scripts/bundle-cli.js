@@ -6,7 +6,7 @@
 //
 // Start-up time is most of what a one-key sync costs (issue 6), so the bundle loads only
 // what the CLI uses (measured with `npm run bench`; numbers in bench/README.md):
-// - `undici` resolves to the two pieces the client uses (Agent and Dispatcher#request)
+// - `undici` resolves to the pieces the client uses (Agent, its connector, Dispatcher#request)
 //   instead of undici's index, which loads fetch, WebSocket, caches, mocks, proxies...
 // - undici's HTTP/2 client requires `node:http2` at load time (which pulls in tls, the
 //   whole of crypto, fs/promises, readline...); we never enable HTTP/2, so `node:http2`
@@ -24,9 +24,10 @@ const UNDICI_LITE = `
 'use strict';
 const Agent = require('undici/lib/dispatcher/agent');
 const Dispatcher = require('undici/lib/dispatcher/dispatcher');
+const buildConnector = require('undici/lib/core/connect');
 // What undici's index does for every API; we use only request().
 Dispatcher.prototype.request = require('undici/lib/api/api-request');
-module.exports = { Agent, Dispatcher };
+module.exports = { Agent, Dispatcher, buildConnector };
 `;
 
 /** `node:http2` for undici's client-h2.js: constants now, the real module on first connect. */
@@ -164,7 +165,9 @@ function loaderSource(program, cacheBase64) {
   const program = ${body.escaped ? `text(PROGRAM).split(${JSON.stringify(COMMENT_END_ESCAPE)}).join('*/')` : 'text(PROGRAM)'};
   const cache = text(CODE_CACHE);
   const useCache = cache !== '' && process.env.KEY_SYNC_NO_CODE_CACHE !== '1';
-  const script = new vm.Script(program, { filename: __filename, ...(useCache ? { cachedData: Buffer.from(cache, 'base64') } : {}) });
+  // A fixed script name, not this file's path: a stack trace names no directory (V8 keeps
+  // the name it compiled under in the code cache, which was made in a temporary one).
+  const script = new vm.Script(program, { filename: 'key-sync.cjs', ...(useCache ? { cachedData: Buffer.from(cache, 'base64') } : {}) });
   const out = process.env.KEY_SYNC_WRITE_CODE_CACHE;
   if (out) process.once('exit', () => require('node:fs').writeFileSync(out, script.createCachedData()));
   script.runInThisContext()(exports, require, module, __filename, __dirname);

@@ -3,6 +3,12 @@ export * from './constructs';
 // The key-management client (the same code the key-sync CLI runs), for scripts and tests.
 export { KmsClient, MAX_PAGE_SIZE } from './client/kms-client';
 export type {
+  CallInfo,
+  CallOptions,
+  GateInfo,
+  KeyInfo,
+  KeyResult,
+  KeyVersion,
   KmsClientOptions,
   ListRegistrationsOptions,
   ProgressEvent,
@@ -14,6 +20,12 @@ export type {
 } from './client/kms-client';
 export { KeySyncError, RETRY_LATER_CODES, parseErrorBody } from './client/errors';
 export type { KeySyncErrorCode, ParsedErrorBody } from './client/errors';
+export { codeOf, isRetryLater } from './client/failure';
+export type { Failure, LastOutcome, ListingProblem, ServerSaid, Service } from './client/failure';
+export { LISTING_BOUNDS } from './client/paging';
+export type { PageBounds } from './client/paging';
+export { createSanitizer } from './client/sanitize';
+export type { Sanitizer } from './client/sanitize';
 export { credentialsFromEnv } from './client/iam';
 export type { Credentials } from './client/iam';
 export { DEFAULT_RETRY_LIMITS, backoffDelay, classify, gateDecision, parseGateTime, parseRetryAfter } from './client/retry-policy';

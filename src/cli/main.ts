@@ -28,6 +28,9 @@ function onSignal(signal: NodeJS.Signals): void {
 
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
+// A reader that went away (`key-sync ... | head`) is not a failure of the sync: the exit
+// code follows the outcome, and no stack trace is printed.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
 
 run(process.argv.slice(2), process.env, {
   stdout: process.stdout,

@@ -1,7 +1,7 @@
 /**
- * Errors of the key-sync client and CLI, the defensive parsing of error bodies (KMS, IAM,
- * HTML from a gateway, empty, truncated), and redaction of secrets from any text that
- * could reach a terminal or log. Pure: no I/O.
+ * Stable error codes, and the defensive parsing of error bodies (KMS, IAM, HTML from a
+ * gateway, empty, truncated). What a parsed body says is raw server text: the engine puts
+ * it through the sanitizer (sanitize.ts) before anything else sees it. Pure: no I/O.
  */
 
 /** Stable error codes; scripts and tests branch on these, never on message text. */
@@ -37,16 +37,22 @@ export type KeySyncErrorCode =
   | 'KS_DEADLINE'
   /** Interrupted by SIGINT/SIGTERM before the sync was accepted (exit 75). */
   | 'KS_ABORTED'
-  /** A 2xx listing with a body we cannot read, or response headers past Node's limit (exit 1). */
+  /** A 2xx listing with a body we cannot read, a listing that repeats itself, or response headers past Node's limit (exit 1). */
   | 'KS_BAD_RESPONSE'
+  /** A registrations listing ended with fewer items than the service counted (exit 75). */
+  | 'KS_LISTING_INCOMPLETE'
+  /** A registrations listing past the item, byte or page bound (exit 1). */
+  | 'KS_LISTING_TOO_LARGE'
   /** The endpoint's TLS certificate was not accepted, or it did not speak TLS (exit 1). */
   | 'KS_TLS'
+  /** A bug in key-sync (exit 1). */
+  | 'KS_INTERNAL'
   /** Usage or configuration error, found before any request (exit 2). */
   | 'KS_USAGE';
 
 /** Codes that mean "not done yet, retry later" (exit 75); all others are permanent. */
 export const RETRY_LATER_CODES: ReadonlySet<KeySyncErrorCode> = new Set<KeySyncErrorCode>([
-  'KS_GATED', 'KS_HTTP_5XX', 'KS_THROTTLED', 'KS_NETWORK', 'KS_TIMEOUT', 'KS_DEADLINE', 'KS_ABORTED',
+  'KS_GATED', 'KS_HTTP_5XX', 'KS_THROTTLED', 'KS_NETWORK', 'KS_TIMEOUT', 'KS_DEADLINE', 'KS_ABORTED', 'KS_LISTING_INCOMPLETE',
 ]);
 
 export interface KeySyncErrorDetails {
@@ -77,27 +83,9 @@ export class KeySyncError extends Error {
   }
 }
 
-/** The stable code for a permanent HTTP failure from the key API. */
-export function codeForStatus(status: number): KeySyncErrorCode {
-  if (status === 401) return 'KS_AUTH';
-  if (status === 403) return 'KS_FORBIDDEN';
-  if (status === 404) return 'KS_NOT_FOUND';
-  if (status === 409) return 'KS_CONFLICT';
-  if (status === 501) return 'KS_NOT_IMPLEMENTED';
-  if (status === 429) return 'KS_THROTTLED';
-  if (status >= 500 && status <= 599) return 'KS_HTTP_5XX';
-  if (status === 408) return 'KS_TIMEOUT';
-  if (status >= 400 && status <= 499) return 'KS_HTTP_4XX';
-  return 'KS_HTTP_UNEXPECTED';
-}
-
 // ---------------------------------------------------------------------------------------
 // Error bodies
 
-/** Most bytes of a response body we read; the rest is discarded. */
-export const BODY_CAP_BYTES = 64 * 1024;
-/** Most characters of server-provided text we ever show. */
-export const SERVER_TEXT_MAX_CHARS = 500;
 
 export interface ErrorReason {
   readonly code?: string;
@@ -233,47 +221,4 @@ function joinMessages(a: string | undefined, b: string | undefined): string | un
   if (b === undefined || a.includes(b)) return a;
   if (b.includes(a)) return b;
   return `${a}: ${b}`;
-}
-
-// ---------------------------------------------------------------------------------------
-// Redaction
-
-const REDACTED = '[REDACTED]';
-
-/** Removes known secrets and anything that looks like a credential from text. */
-export type Redact = (text: string) => string;
-
-/**
- * Builds a redactor. Besides the given secrets (API key, tokens; added later with
- * `add`), it blanks `Bearer <anything>`, `apikey=<anything>`, `"access_token":"..."`-style
- * fields and JWT-shaped strings, whoever they belong to.
- */
-export function createRedactor(secrets: Iterable<string | undefined> = []): Redact & { add(secret: string | undefined): void } {
-  const known = new Set<string>();
-  const add = (s: string | undefined): void => {
-    // Very short values would redact ordinary words; real keys and tokens are long.
-    if (typeof s === 'string' && s.length >= 8) known.add(s);
-  };
-  for (const s of secrets) add(s);
-  const redact = (text: string): string => {
-    let out = String(text);
-    for (const s of known) out = out.split(s).join(REDACTED);
-    out = out.replace(/\b(Bearer|Basic)\s+[^\s"',;]+/gi, `$1 ${REDACTED}`);
-    out = out.replace(/((?:api_?key|access_token|refresh_token|token|password|secret)["']?\s*[:=]\s*["']?)[^\s"'&,;}]+/gi, `$1${REDACTED}`);
-    out = out.replace(/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g, REDACTED);
-    return out;
-  };
-  return Object.assign(redact, { add });
-}
-
-/**
- * Makes server-provided text safe to print: redacted, control characters (terminal
- * escapes) removed, white space collapsed, and cut to {@link SERVER_TEXT_MAX_CHARS}.
- */
-export function safeServerText(text: string | undefined, redact: Redact): string | undefined {
-  if (text === undefined) return undefined;
-  // eslint-disable-next-line no-control-regex
-  const clean = collapse(redact(text.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069]/g, ' ')));
-  if (clean === '') return undefined;
-  return clean.length > SERVER_TEXT_MAX_CHARS ? `${clean.slice(0, SERVER_TEXT_MAX_CHARS - 1)}…` : clean;
 }

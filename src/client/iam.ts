@@ -1,8 +1,8 @@
 /**
- * IAM credentials and the token cache. Pure: reading the environment is a function of an
- * `env` record, and the cache takes the time as an argument. The token exchange itself is
- * HTTP and lives in kms-client.ts (the only module that does I/O), under the same retry
- * budget as the call that needs the token.
+ * IAM credentials, the token answer and the in-process token cache. Pure: reading the
+ * environment is a function of an `env` record, and the cache takes the time as an
+ * argument. The exchange itself runs through the attempt engine (iam-tokens.ts), under
+ * the budget of the call that needs the token.
  */
 import { checkEndpointUrl, displayUrl } from '../domain/endpoints';
 

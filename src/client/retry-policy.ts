@@ -64,8 +64,11 @@ export type AttemptOutcome =
     }
   /** No HTTP response: refused, reset, DNS, TLS... `code` is e.g. ECONNREFUSED. */
   | { readonly kind: 'network'; readonly code?: string }
-  /** The attempt ran past its time limit. */
-  | { readonly kind: 'timeout' };
+  /**
+   * The attempt ran past its time limit: while connecting (TCP or TLS set-up: nothing
+   * was sent) or after the request went out.
+   */
+  | { readonly kind: 'timeout'; readonly phase?: 'connect' | 'response' };
 
 /** The state of the logical call that the decision depends on. */
 export interface ClassifyContext {
@@ -87,6 +90,29 @@ export interface ClassifyContext {
    * 409 and an HTTP-date `Retry-After` are on the service's clock. Default `now`.
    */
   readonly serverNow?: number;
+  /**
+   * Whether the request may be sent again when the service may already have acted on it
+   * (default true). A rotation is not: then only outcomes that prove nothing was done
+   * (see {@link provesNotActedOn}) are retried, and the rest come back `uncertain`.
+   */
+  readonly idempotent?: boolean;
+}
+
+/**
+ * Network failures that happen before a request can reach the service: the connection
+ * was never made. Anything later (a reset, a timeout after sending) may follow a request
+ * the service has acted on.
+ */
+export const CONNECT_PHASE_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** Whether an outcome proves the service did not act on the request (safe to send again). */
+export function provesNotActedOn(o: AttemptOutcome): boolean {
+  if (o.kind === 'timeout') return o.phase === 'connect';
+  if (o.kind === 'network') return o.code !== undefined && CONNECT_PHASE_CODES.has(o.code);
+  // 429: refused for the rate, not processed. 401: refused before any action.
+  return o.status === 429 || o.status === 401;
 }
 
 /**
@@ -132,7 +158,9 @@ export type Decision =
    * came from (for progress output).
    */
   | { readonly kind: 'retry'; readonly delayMs: number; readonly refreshToken: boolean; readonly source: 'backoff' | 'retry-after' | 'token-refresh' }
-  | { readonly kind: 'fail'; readonly reason: FailReason };
+  | { readonly kind: 'fail'; readonly reason: FailReason }
+  /** A non-idempotent request may or may not have been acted on: the caller must look before repeating it. */
+  | { readonly kind: 'uncertain'; readonly last: AttemptOutcome };
 
 /** Whether an HTTP status is transient (retried): 408, 429, and 5xx except 501. */
 export function isTransientStatus(status: number): boolean {
@@ -160,6 +188,7 @@ export function classify(outcome: AttemptOutcome, ctx: ClassifyContext): Decisio
     return { kind: 'fail', reason: { kind: 'network', code: outcome.code, problem: PERMANENT_NETWORK_CODES[outcome.code]!, transient: false } };
   }
   // Transient: network error, timeout, 408, 429, 5xx but 501.
+  if (ctx.idempotent === false && !provesNotActedOn(outcome)) return { kind: 'uncertain', last: outcome };
   if (ctx.retriesUsed >= limits.maxRetries) {
     return { kind: 'fail', reason: { kind: 'retries-exhausted', transient: true, last: outcome } };
   }
@@ -195,28 +224,26 @@ export function backoffDelay(attempt: number, random: () => number, limits: Pick
 const IMF_FIXDATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 const RFC850_DATE = /^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), \d{2}-(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)-\d{2} \d{2}:\d{2}:\d{2} GMT$/;
 const ASCTIME_DATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$/;
-/** Longest Retry-After we parse as a number (a year); bigger is garbage. */
+/**
+ * Longest Retry-After delay we report (a year): anything longer is clamped to it, so a
+ * bigger value asks for more waiting, never less (past the retry budget either way).
+ */
 const RETRY_AFTER_MAX_SECONDS = 31_536_000;
 
 /**
  * Parses `Retry-After` (RFC 9110 10.2.3): delta-seconds or an HTTP-date. Returns the
- * delay in ms from `now` (0 for a date in the past), or `undefined` for a missing or
- * malformed header (then the caller uses its own backoff).
+ * delay in ms from `now` (0 for a date in the past; at most a year, longer ones clamped),
+ * or `undefined` for a missing or malformed header (then the caller uses its own backoff).
  */
 export function parseRetryAfter(header: string | readonly string[] | undefined, now: number): number | undefined {
   const raw = Array.isArray(header) ? header[0] : header;
   if (typeof raw !== 'string') return undefined;
   const v = raw.trim();
   if (v === '' || v.length > 64) return undefined;
-  if (/^\d+$/.test(v)) {
-    const s = Number(v);
-    return s <= RETRY_AFTER_MAX_SECONDS ? s * 1000 : undefined;
-  }
+  if (/^\d+$/.test(v)) return Math.min(Number(v), RETRY_AFTER_MAX_SECONDS) * 1000;
   const at = parseHttpDate(v);
   if (at === undefined) return undefined;
-  const delay = Math.max(0, at - now);
-  // A date more than a year away is as much garbage as a number that big.
-  return delay <= RETRY_AFTER_MAX_SECONDS * 1000 ? delay : undefined;
+  return Math.min(Math.max(0, at - now), RETRY_AFTER_MAX_SECONDS * 1000);
 }
 
 /** An HTTP-date (IMF-fixdate, RFC 850 or asctime form) as epoch ms, else `undefined`. */

@@ -69,11 +69,15 @@ export function isLoopbackHost(hostname: string): boolean {
 }
 
 /**
- * A URL as it may be shown in a message: any `user:password@` part is replaced, since an
- * endpoint with credentials in it is refused and the refusal must not echo them.
+ * A URL as it may be shown in a message: any `user:password@` part, query and fragment
+ * are replaced, since an endpoint with credentials in them (`?apikey=...`) is refused
+ * and the refusal must not echo them.
  */
 export function displayUrl(raw: string): string {
-  return raw.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#]*@/, '$1<redacted>@');
+  return raw
+    .replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#]*@/, '$1<redacted>@')
+    .replace(/\?[^#]*/, '?<redacted>')
+    .replace(/#.*$/s, '#<redacted>');
 }
 
 /** Result of checking a user-given endpoint URL. */

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { DEFAULT_SEED, type SeedKey, type SeedRegistration } from '../../src/emulator/seed';
 import type { RunningEmulator } from '../../src/emulator/server';
-import { DEFAULT_CONCURRENCY } from '../../src/cli/args';
+import { DEFAULT_CONCURRENCY } from '../../src/cli/parse-command';
 import { KP_INSTANCE, KP_KEY, apiRequests, cliEnv, expectNoSecrets, requests, runCli, startCanaryEmulator, type CliRun } from '../helpers/cli';
 
 const MISSING = '11111111-2222-4333-8444-555555555555';

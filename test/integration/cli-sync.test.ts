@@ -141,8 +141,9 @@ test('503, 503, 204: retried with backoff under one correlation id, exit 0', asy
   // Equal jitter: [0.5,1) s then [1,2) s of (scaled) backoff.
   expect(j['waitedMs'] as number).toBeGreaterThanOrEqual(1500);
   expect(j['waitedMs'] as number).toBeLessThan(3000);
-  expect(r.stderr).toMatch(/sync request: HTTP 503; retry 1 of 4 in 1 s/);
-  expect(r.stderr).toMatch(/retry 2 of 4/);
+  // One vocabulary: attempts in all, and the endpoint named (was "retry 1 of 4").
+  expect(r.stderr).toMatch(/sync request to http:\/\/127\.0\.0\.1:\d+: HTTP 503 \(attempt 1 of 5\); trying again in 1 s/);
+  expect(r.stderr).toMatch(/HTTP 503 \(attempt 2 of 5\)/);
 });
 
 test('429 with Retry-After: 1 is honoured, then 204', async () => {
@@ -153,7 +154,7 @@ test('429 with Retry-After: 1 is honoured, then 204', async () => {
   // The planned wait is the Retry-After (the progress line); waitedMs is the time actually
   // slept: the 1 s hold-off less whatever passed between reading the 429 and starting the
   // wait (on a loaded machine, at this time scale, that can be a visible part of it).
-  expect(r.stderr).toContain('HTTP 429 with Retry-After; retry 1 of 4 in 1 s');
+  expect(r.stderr).toContain('HTTP 429 with Retry-After (attempt 1 of 5); trying again in 1 s');
   const waited = json(r)['waitedMs'] as number;
   expect(waited).toBeGreaterThan(0);
   expect(waited).toBeLessThanOrEqual(1000);
@@ -233,7 +234,7 @@ test('IAM 503 then 200: the exchange is retried', async () => {
   const r = await cli(SYNC);
   expect(r.code).toBe(0);
   expect(requests(emu, 'iam.token').map((s) => s.status)).toEqual([503, 200]);
-  expect(r.stderr).toContain('IAM token request: HTTP 503; retry 1 of 4');
+  expect(r.stderr).toContain(`IAM token request to ${emu.url}: HTTP 503 (attempt 1 of 5)`);
 });
 
 test.each<[string, string[], Record<string, string>, RegExp]>([
@@ -260,7 +261,8 @@ test('connection refused until the retry budget is spent: exit 75', async () => 
   expect(r.code).toBe(75);
   const j = json(r);
   expect(j).toMatchObject({ outcome: 'failed', code: 'KS_NETWORK', attempts: 5, retryLater: true, exitCode: 75, status: null });
-  expect(j['message']).toMatch(/gave up after 4 retries; last: connection refused \(ECONNREFUSED\); not synced, retry later/);
+  // The refused endpoint is named in the message (it was not, for the key service).
+  expect(j['message']).toMatch(/^the key service at http:\/\/127\.0\.0\.1:\d+: gave up after 5 attempts; last: connection refused \(ECONNREFUSED\); not synced, retry later/);
   expect(r.ms).toBeLessThan(5000);
 });
 
@@ -281,7 +283,7 @@ test('502 with an HTML body: retried; the page title, not the HTML, is reported'
   const r = await cli(SYNC);
   expect(r.code).toBe(75);
   expect(requests(emu, 'keys.sync')).toHaveLength(5);
-  expect(r.stderr).toMatch(/gave up after 4 retries; last: HTTP 502/);
+  expect(r.stderr).toMatch(/gave up after 5 attempts; last: HTTP 502/);
   expect(r.stderr).not.toMatch(/<html|<body|<title/i);
   expect(r.stderr).toContain('KS_HTTP_5XX');
 });
@@ -307,7 +309,7 @@ test('--verify-registrations whose listing keeps failing: a warning about the li
   expect(r.code).toBe(0);
   expect(json(r)).toMatchObject({ outcome: 'synced' });
   const warning = r.stderr.split('\n').find((l) => l.includes('could not list the registrations')) ?? '';
-  expect(warning).toMatch(/gave up after 4 retries; last: HTTP 503.*the listing did not complete, retry later\); syncing anyway/);
+  expect(warning).toMatch(/gave up after 5 attempts; last: HTTP 503.*the listing did not complete, retry later\); syncing anyway/);
   // The listing's failure says nothing about the sync that follows.
   expect(warning).not.toMatch(/not synced/);
   expect(requests(emu, 'registrations.key')).toHaveLength(5);

@@ -8,6 +8,16 @@ import { KmsClient, type ProgressEvent } from '../../src/client/kms-client';
 import type { RunningEmulator } from '../../src/emulator/server';
 import { CANARY_API_KEY, KP_INSTANCE, KP_KEY, requests, startCanaryEmulator } from '../helpers/cli';
 
+import { syncMessage } from '../../src/cli/output/sync';
+import { registrationsMessage } from '../../src/cli/output/registrations';
+import type { RegistrationsResult, SyncResult } from '../../src/client/kms-client';
+
+/** The sentence the CLI prints for a result (the client returns typed values only). */
+function messageOf(r: SyncResult | RegistrationsResult): string {
+  const who = { instanceId: KP_INSTANCE, credentialEnv: 'IBMCLOUD_API_KEY', extraCaCerts: false };
+  return 'registrations' in r ? registrationsMessage(r, { ...who, keyId: KP_KEY }) : syncMessage(r, { ...who, keyId: KP_KEY });
+}
+
 const T0 = Date.parse('2026-11-28T20:00:00Z');
 let emu: RunningEmulator | undefined;
 let agent: Agent | undefined;
@@ -69,8 +79,8 @@ test('gate beyond --max-wait: one request, gated, notBefore from the message', a
   const client = await setup();
   gateNow();
   const r = await client.sync('payments-root', { instanceId: KP_INSTANCE, maxWaitSeconds: 900 });
-  expect(r).toMatchObject({ outcome: 'gated', code: 'KS_GATED', status: 409, attempts: 1, notBefore: new Date(T0 + 3600_000), retryLater: true });
-  expect(r.message).toContain('2026-11-28 21:00:00 UTC, in 1 h');
+  expect(r).toMatchObject({ outcome: 'gated', code: 'KS_GATED', status: 409, attempts: 1, gate: { notBefore: new Date(T0 + 3600_000) }, retryLater: true });
+  expect(messageOf(r)).toContain('2026-11-28 21:00:00 UTC, in 1 h');
 });
 
 test('registrations: pages of 1 until totalCount, one correlation id', async () => {
@@ -94,7 +104,7 @@ test('registrations: one retry budget for the whole listing, not a fresh one per
   em().injectFaults('registrations.key', [{ ...busy, times: 2 }, { headers: { 'x-test': 'page-1-answers' } }, busy]);
   const r = await client.listRegistrations({ instanceId: KP_INSTANCE, keyId: KP_KEY, pageSize: 1 });
   expect(r).toMatchObject({ outcome: 'failed', retryLater: true, pages: 1, waitedMs: 100_000 });
-  expect(r.message).toMatch(/budget/);
+  expect(messageOf(r)).toMatch(/budget/);
   expect(requests(em(), 'registrations.key')).toHaveLength(4);
 });
 
@@ -150,7 +160,7 @@ test('registrations: the time of failed attempts counts against the listing budg
   em().injectFaults('registrations.key', [{ status: 503, times: 2 }, { headers: { 'x-test': 'page-1-answers' } }, { status: 503 }]);
   const r = await client.listRegistrations({ instanceId: KP_INSTANCE, keyId: KP_KEY, pageSize: 1 });
   expect(r).toMatchObject({ outcome: 'failed', retryLater: true, pages: 1 });
-  expect(r.message).toMatch(/budget/);
+  expect(messageOf(r)).toMatch(/budget/);
   expect(requests(em(), 'registrations.key')).toHaveLength(4);
 });
 
@@ -172,7 +182,7 @@ test('an IAM refusal is remembered for 5 minutes, then asked again', async () =>
   em().clock.advance(299_000);
   const second = await client.sync(KP_KEY, { instanceId: KP_INSTANCE, maxWaitSeconds: 0 });
   expect(second).toMatchObject({ outcome: 'failed', code: 'KS_IAM_REFUSED' });
-  expect(second.message).toBe(`${first.message ?? ''} (the answer to an earlier request of this run; not asked again for 5 minutes)`);
+  expect(messageOf(second)).toBe(`${messageOf(first)} (the answer to an earlier request of this run; not asked again for 5 minutes)`);
   expect(requests(em(), 'iam.token')).toHaveLength(1);
   em().clock.advance(1_000);
   await client.sync(KP_KEY, { instanceId: KP_INSTANCE, maxWaitSeconds: 0 });
@@ -217,7 +227,7 @@ test('a static token refused with 401 is not refreshed: one request, KS_AUTH', a
   const client = new KmsClient({ baseUrl: e.url, credentials: { kind: 'token', token: 'not-a-valid-token-value', envName: 'IBMCLOUD_IAM_TOKEN' }, dispatcher: agent });
   const r = await client.sync(KP_KEY, { instanceId: KP_INSTANCE, maxWaitSeconds: 0 });
   expect(r).toMatchObject({ outcome: 'failed', code: 'KS_AUTH', status: 401, attempts: 1, retryLater: false });
-  expect(r.message).not.toContain('not-a-valid-token-value');
+  expect(messageOf(r)).not.toContain('not-a-valid-token-value');
 });
 
 test('abort during a backoff: KS_ABORTED, phase backoff, retry later', async () => {
@@ -226,7 +236,7 @@ test('abort during a backoff: KS_ABORTED, phase backoff, retry later', async () 
   const ac = new AbortController();
   const r = await client.sync(KP_KEY, { instanceId: KP_INSTANCE, maxWaitSeconds: 0, signal: ac.signal, onProgress: (e) => { if (e.kind === 'backoff') ac.abort(); } });
   expect(r).toMatchObject({ outcome: 'failed', code: 'KS_ABORTED', phase: 'backoff', retryLater: true, attempts: 1 });
-  expect(r.message).toContain('interrupted while backing off after attempt 1; not synced');
+  expect(messageOf(r)).toContain('interrupted while backing off after attempt 1; not synced');
 });
 
 test('plain http to a non-loopback host is refused at construction', () => {

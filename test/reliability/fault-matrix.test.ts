@@ -191,7 +191,7 @@ async function runCase(row: Row & { readonly creds: Creds }): Promise<void> {
     // Requests that reached the route; with nothing listening, the attempts the CLI made
     // (its retry lines plus the first attempt).
     const requests = dead !== undefined
-      ? (run.stderr.match(/; retry \d+ of \d+ in /g) ?? []).length + 1
+      ? (run.stderr.match(/\(attempt \d+ of \d+\); trying again in /g) ?? []).length + 1
       : emu.log().filter((e) => e.route === route).length;
     const waitedMs = typeof j?.['waitedMs'] === 'number' ? j['waitedMs'] : 0;
     const code = typeof j?.['code'] === 'string' ? j['code'] : '';

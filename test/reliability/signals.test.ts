@@ -46,7 +46,7 @@ const CASES: readonly Case[] = [
     message: /interrupted while backing off after attempt 1; not synced/,
     arm: (emu) => {
       emu.injectFaults('keys.sync', [{ status: 503, headers: { 'Retry-After': '100' } }]);
-      return /retry \d of 4 in 1 min 40 s/;
+      return /\(attempt \d of 5\); trying again in 1 min 40 s/;
     },
   },
   {

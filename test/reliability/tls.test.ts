@@ -15,7 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { CANARY_API_KEY, KP_INSTANCE, KP_KEY, cliEnv, runCli, startCanaryEmulator } from '../helpers/cli';
 import type { RunningEmulator } from '../../src/emulator/server';
-import { DEFAULT_CONCURRENCY } from '../../src/cli/args';
+import { DEFAULT_CONCURRENCY } from '../../src/cli/parse-command';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ks-tls-'));
 const certFile = path.join(tmp, 'cert.pem');

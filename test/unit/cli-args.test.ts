@@ -1,4 +1,7 @@
-import { DEFAULT_MAX_WAIT_SECONDS, HELP, parseCommand, type Command } from '../../src/cli/args';
+import { DEFAULT_MAX_WAIT_SECONDS } from '../../src/domain';
+import { COMMANDS, HELP, helpText } from '../../src/cli/help';
+import { editDistance } from '../../src/cli/flags';
+import { parseCommand, type Command } from '../../src/cli/parse-command';
 
 const INST = '0f6d2a8e-4b1c-4e7a-9c3d-5a8b7e6f1d20';
 const KEY = '4a1e9c37-8d2b-4f60-b5a3-2c7d9e1f0b84';
@@ -113,8 +116,63 @@ describe('registrations', () => {
   });
 });
 
-test('help documents defaults, env vars and exit codes', () => {
-  for (const s of ['--max-wait SECONDS', 'default 900', '0 = never wait', '30 s', 'at most 4 times', '2 minutes', 'IBMCLOUD_API_KEY', 'IC_API_KEY', 'IBMCLOUD_IAM_API_ENDPOINT', 'IBMCLOUD_IAM_TOKEN', 'IC_IAM_TOKEN', 'IBMCLOUD_KP_API_ENDPOINT', 'KEY_SYNC_TIME_SCALE', '  75 ', '  2 ', '  1 ', '  0 ']) {
+test('the overview lists every command, the environment and the exit codes', () => {
+  for (const s of ['sync', 'registrations', 'emulator', 'help', 'version', 'key-sync help COMMAND', 'IBMCLOUD_API_KEY', 'IC_API_KEY', 'IBMCLOUD_IAM_API_ENDPOINT', 'IBMCLOUD_IAM_TOKEN', 'IC_IAM_TOKEN', 'IBMCLOUD_KP_API_ENDPOINT', 'NODE_TLS_REJECT_UNAUTHORIZED', 'KEY_SYNC_TIME_SCALE', '  75 ', '  2 ', '  1 ', '  0 ']) {
     expect(HELP).toContain(s);
   }
+  for (const [name] of COMMANDS) expect(HELP).toMatch(new RegExp(`^  ${name} `, 'm'));
+});
+
+test('each command has its own help page with its flags and defaults', () => {
+  // One vocabulary: attempts in all (was "retried at most 4 times").
+  for (const s of ['--max-wait SECONDS', 'default 900', '0 = never wait', '30 s', 'at most 5 times in all', '2 minutes', '--keys-file', '--concurrency', '  75 ', 'IBMCLOUD_API_KEY']) {
+    expect(helpText('sync')).toContain(s);
+  }
+  for (const s of ['--crn CRN-QUERY', '--key-id ID', 'never as a shorter list', '  75 ']) expect(helpText('registrations')).toContain(s);
+  expect(helpText('registrations')).not.toContain('--max-wait SECONDS');
+});
+
+describe('help per command', () => {
+  test.each<[string[], unknown]>([
+    [['help', 'sync'], { kind: 'help', topic: 'sync' }],
+    [['sync', '--help'], { kind: 'help', topic: 'sync' }],
+    [['sync', '-h', '--instance-id', 'x'], { kind: 'help', topic: 'sync' }],
+    [['help', 'registrations'], { kind: 'help', topic: 'registrations' }],
+    [['registrations', '--help'], { kind: 'help', topic: 'registrations' }],
+    [['help', 'emulator'], { kind: 'emulator', argv: ['--help'] }],
+    [['help'], { kind: 'help' }],
+  ])('%j', (argv, expected) => {
+    expect(parseCommand(argv, {})).toEqual(expected);
+  });
+
+  test('help for something that is not a command says which commands there are', () => {
+    expect(usageMessage(parseCommand(['help', 'frob'], {}))).toMatch(/no help for "frob": the commands are sync, registrations, emulator, help and version/);
+  });
+  test('no command names every command', () => {
+    expect(usageMessage(parseCommand([], {}))).toBe('no command given; the commands are sync, registrations, emulator, help and version');
+  });
+});
+
+describe('near-flag suggestions', () => {
+  test.each<[string[], string]>([
+    [['sync', '--keyid', KEY], '--key-id'],
+    [['sync', '--instanceid', INST], '--instance-id'],
+    [['sync', '--max_wait', '0'], '--max-wait'],
+    [['sync', '--maxwait=0'], '--max-wait'],
+    [['sync', '--all-registred'], '--all-registered'],
+    [['registrations', '--kye-id', KEY], '--key-id'],
+  ])('%j -> did you mean %s', (argv, near) => {
+    expect(usageMessage(parseCommand(argv, ENV))).toContain(`did you mean ${near}?`);
+  });
+  test('no suggestion for a flag nothing is near', () => {
+    expect(usageMessage(parseCommand(['sync', '--frobnicate'], ENV))).toBe('unknown flag --frobnicate for `key-sync sync`');
+  });
+  test('a command typo gets the near command', () => {
+    expect(usageMessage(parseCommand(['snyc'], {}))).toContain('did you mean sync?');
+  });
+  test.each<[string, string, number]>([
+    ['key-id', 'key-id', 0], ['keyid', 'key-id', 1], ['kye-id', 'key-id', 1], ['kitten', 'sitting', 3], ['', 'abc', 3],
+  ])('editDistance(%s, %s) = %d', (a, b, d) => {
+    expect(editDistance(a, b)).toBe(d);
+  });
 });

@@ -2,8 +2,11 @@
  * Fleet sync, pure parts: argument rules (repeated --key-id, --keys-file, --all-registered,
  * --concurrency), the keys-file format, the worst exit code, the JSON shape and the table.
  */
-import { DEFAULT_CONCURRENCY, parseCommand, parseKeysFile, type Command } from '../../src/cli/args';
-import { fleetJson, fleetTable, syncFleet, worstExitCode, type FleetResult } from '../../src/cli/fleet';
+import { DEFAULT_CONCURRENCY, parseCommand, type Command } from '../../src/cli/parse-command';
+import { parseKeysFile } from '../../src/cli/keys-file';
+import { syncFleet, type FleetResult } from '../../src/cli/fleet-runner';
+import { worstExitCode } from '../../src/cli/output/exit-codes';
+import { fleetJson, fleetTable, type FleetContext } from '../../src/cli/output/fleet';
 import type { KmsClient, SyncResult } from '../../src/client/kms-client';
 
 const INST = '0f6d2a8e-4b1c-4e7a-9c3d-5a8b7e6f1d20';
@@ -61,9 +64,14 @@ describe('outcomes', () => {
     expect(worstExitCode(codes)).toBe(worst);
   });
 
-  const synced: SyncResult = { outcome: 'synced', status: 204, correlationId: 'c-1', attempts: 1, waitedMs: 0, retryLater: false, phase: 'done', message: 'sync accepted (204)' };
-  const gated: SyncResult = { outcome: 'gated', status: 409, correlationId: 'c-2', attempts: 1, waitedMs: 0, retryLater: true, phase: 'done', code: 'KS_GATED', notBefore: new Date('2026-11-28T12:00:00Z'), message: 'gate closed' };
-  const missing: SyncResult = { outcome: 'failed', status: 404, correlationId: 'c-3', attempts: 1, waitedMs: 0, retryLater: false, phase: 'done', code: 'KS_NOT_FOUND', message: 'key k3 was not found' };
+  const base = { attempts: 1, iamAttempts: 1, waitedMs: 0, maxWaitSeconds: 900, phase: 'done' as const };
+  const synced: SyncResult = { ...base, outcome: 'synced', status: 204, correlationId: 'c-1', retryLater: false };
+  const gated: SyncResult = { ...base, outcome: 'gated', status: 409, correlationId: 'c-2', retryLater: true, code: 'KS_GATED', gate: { notBefore: new Date('2026-11-28T12:00:00Z'), opensInMs: 30 * 60_000, clockSkewMs: 0 } };
+  const missing: SyncResult = {
+    ...base, outcome: 'failed', status: 404, correlationId: 'c-3', retryLater: false, code: 'KS_NOT_FOUND',
+    failure: { kind: 'refused', service: 'key-service', endpoint: 'https://kms.example', status: 404, afterTokenRefresh: false, staticToken: false },
+  };
+  const context: FleetContext = { instanceId: INST, credentialEnv: 'IBMCLOUD_API_KEY', extraCaCerts: false };
   const result: FleetResult = {
     keys: [{ keyId: 'k1', result: synced }, { keyId: 'k2', result: gated }, { keyId: 'k3', result: missing }],
     counts: { total: 3, done: 3, synced: 1, gated: 1, failed: 1, waitingForGate: 0, backoffs: 0 },
@@ -72,7 +80,7 @@ describe('outcomes', () => {
   };
 
   test('JSON: outcome, counts, and per-key objects as a single sync prints them', () => {
-    const j = fleetJson(result, INST, { source: 'key-id', concurrency: 8 });
+    const j = fleetJson(result, context, { source: 'key-id', concurrency: 8 });
     expect(j).toMatchObject({ outcome: 'failed', instanceId: INST, source: 'key-id', concurrency: 8, counts: { total: 3, synced: 1, gated: 1, failed: 1 }, exitCode: 1, elapsedMs: 1234 });
     const keys = j['keys'] as Record<string, unknown>[];
     expect(keys.map((k) => [k['keyId'], k['outcome'], k['exitCode']])).toEqual([['k1', 'synced', 0], ['k2', 'gated', 75], ['k3', 'failed', 1]]);
@@ -80,12 +88,13 @@ describe('outcomes', () => {
   });
 
   test('table: one row per key with the gate time or the reason, then a summary', () => {
-    const t = fleetTable(result, INST, Date.parse('2026-11-28T11:30:00Z'));
+    const t = fleetTable(result, context);
     const lines = t.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^KEY\s+OUTCOME\s+HTTP\s+DETAIL$/);
     expect(lines[1]).toMatch(/^k1\s+synced\s+204\s+correlation id c-1$/);
     expect(lines[2]).toMatch(/^k2\s+gated\s+409\s+gate opens 2026-11-28 12:00:00 UTC \(in 30 min\); retry later$/);
-    expect(lines[3]).toMatch(/^k3\s+failed\s+404\s+KS_NOT_FOUND: key k3 was not found \[correlation id c-3\]$/);
+    // The reason is worded by the output layer from the typed failure.
+    expect(lines[3]).toMatch(/^k3\s+failed\s+404\s+KS_NOT_FOUND: key k3 was not found in instance \S+ \(404\); check --key-id.* \[correlation id c-3\]$/);
     expect(lines[4]).toBe(`key-sync: 3 keys of instance ${INST}: 1 synced, 1 gated, 1 failed in 1.2 s (exit 1)`);
   });
 });
@@ -97,13 +106,13 @@ describe('syncFleet scheduling (fake client)', () => {
       sync: async (keyId, opts) => {
         log.push(`start ${keyId}`);
         if (gated.has(keyId)) {
-          opts.onProgress?.({ kind: 'gate-wait', notBefore: new Date(), opensInMs: gateMs, clockSkewMs: 0, retryAt: 0, remainingMs: gateMs, maxWaitLeftMs: 1e6, first: true });
+          opts.onProgress?.({ kind: 'gate-wait', gate: 'sync', notBefore: new Date(), opensInMs: gateMs, clockSkewMs: 0, remainingMs: gateMs, maxWaitLeftMs: 1e6, first: true });
           await new Promise((r) => setTimeout(r, gateMs));
         } else {
           await new Promise((r) => setTimeout(r, 5));
         }
         if (keyId === 'boom') throw new Error('bug');
-        return { outcome: 'synced', status: 204, correlationId: `c-${keyId}`, attempts: 1, waitedMs: 0, retryLater: false, phase: 'done', message: 'ok' };
+        return { outcome: 'synced', status: 204, correlationId: `c-${keyId}`, attempts: 1, iamAttempts: 0, waitedMs: 0, maxWaitSeconds: 900, retryLater: false, phase: 'done' };
       },
     };
   }

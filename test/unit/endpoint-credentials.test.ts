@@ -1,4 +1,4 @@
-import { parseCommand } from '../../src/cli/args';
+import { parseCommand } from '../../src/cli/parse-command';
 import { displayUrl } from '../../src/domain/endpoints';
 import { credentialsFromEnv } from '../../src/client/iam';
 import { KmsInstance } from '../../src';

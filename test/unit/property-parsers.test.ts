@@ -8,8 +8,9 @@
  * hash order: test/unit/trigger-hash.test.ts and property-trigger-hash.test.ts.)
  */
 import fc from 'fast-check';
-import { parseCommand } from '../../src/cli/args';
-import { createRedactor, parseErrorBody, safeServerText, SERVER_TEXT_MAX_CHARS } from '../../src/client/errors';
+import { parseCommand } from '../../src/cli/parse-command';
+import { parseErrorBody } from '../../src/client/errors';
+import { createSanitizer, SERVER_TEXT_MAX_CHARS } from '../../src/client/sanitize';
 import { credentialsFromEnv, tokenFromIamResponse } from '../../src/client/iam';
 import {
   backoffDelay, classify, gateDecision, parseGateTime, parseHttpDate, parseRetryAfter, referenceTime,
@@ -205,13 +206,13 @@ describe('KMS and IAM error bodies, IAM answers, credentials, redaction', () => 
   );
 
   test('parseErrorBody never throws; codes and messages are strings; shown text is bounded and clean', () => {
-    const redact = createRedactor([CANARY]);
+    const sanitizer = createSanitizer([CANARY]);
     fc.assert(fc.property(body, fc.option(fc.constantFrom('application/json', 'text/html', 'application/vnd.ibm.kms.error+json', 'text/plain'), { nil: undefined }), fc.boolean(), (b, ct, cap) => {
       const p = parseErrorBody(b, ct, cap);
       expect(['kms', 'iam', 'json', 'html', 'text', 'empty']).toContain(p.shape);
       if (p.reasonCode !== undefined) expect(typeof p.reasonCode).toBe('string');
       if (p.message !== undefined) expect(typeof p.message).toBe('string');
-      const shown = safeServerText(`${p.message ?? ''} ${CANARY}`, redact);
+      const shown = sanitizer.text(`${p.message ?? ''} ${CANARY}`);
       if (shown !== undefined) {
         expect(shown.length).toBeLessThanOrEqual(SERVER_TEXT_MAX_CHARS);
         expect(shown).not.toMatch(/[\u0000-\u001f\u007f]/);
@@ -244,7 +245,7 @@ describe('KMS and IAM error bodies, IAM answers, credentials, redaction', () => 
 
   test('redaction: a known secret never survives, wherever it is embedded', () => {
     fc.assert(fc.property(fc.stringMatching(/^[A-Za-z0-9_-]{8,64}$/), fc.string({ maxLength: 60 }), fc.string({ maxLength: 60 }), (secret, a, b) => {
-      const redact = createRedactor([secret]);
+      const redact = createSanitizer([secret]).redact;
       expect(redact(`${a}${secret}${b}${secret}`)).not.toContain(secret);
       expect(redact(`Authorization: Bearer ${secret}`)).not.toContain(secret);
     }), RUNS);

@@ -1,0 +1,71 @@
+/**
+ * What every command that calls the key API starts from: the I/O it was given, the
+ * client built from its config (with the test hooks applied), and the output sinks that
+ * redact with the client's sanitizer.
+ */
+import type { Dispatcher } from 'undici';
+import type { KmsClient } from '../../client/kms-client';
+import type { Sleep } from '../../client/pacing';
+import type { ApiConfig } from '../endpoint-config';
+import { SafeSink, type TextSink } from '../output/sink';
+import { scaledTime } from '../test-hooks';
+import { version } from '../version';
+
+export interface RunIo {
+  readonly stdout: TextSink;
+  readonly stderr: TextSink;
+  /** Whether stderr is a terminal (progress is redrawn in place). */
+  readonly isTTY: boolean;
+  /** SIGINT/SIGTERM: stop, say what state the call is in, exit 75 (0 if already done). */
+  readonly signal?: AbortSignal;
+  /** Clock for tests (epoch ms). */
+  readonly now?: () => number;
+  readonly dispatcher?: Dispatcher;
+  readonly sleep?: Sleep;
+  readonly random?: () => number;
+  /** The environment the run was given (for NODE_EXTRA_CA_CERTS in messages). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+export interface CommandContext {
+  readonly client: KmsClient;
+  readonly now: () => number;
+  readonly out: SafeSink;
+  readonly err: SafeSink;
+  readonly io: RunIo;
+  /** Whether NODE_EXTRA_CA_CERTS is set (messages about refused certificates say so). */
+  readonly extraCaCerts: boolean;
+}
+
+// The client (and undici with it) loads only when a command needs it: `require` rather
+// than `import()` because the package compiles to CommonJS, and esbuild turns a require
+// of a bundled module into a lazily-run initialiser.
+/* eslint-disable-next-line @typescript-eslint/no-require-imports */
+const loadClient = (): typeof import('../../client/kms-client') => require('../../client/kms-client') as typeof import('../../client/kms-client');
+
+/** Builds the client of a command and runs `body` with it, closing it afterwards. */
+export async function withClient(config: ApiConfig, io: RunIo, opts: { maxConcurrentRequests?: number }, body: (c: CommandContext) => Promise<number>): Promise<number> {
+  const { KmsClient, realSleep } = loadClient();
+  const time = scaledTime(config.timeScale, io.now ?? Date.now, io.sleep ?? realSleep);
+  const client = new KmsClient({
+    baseUrl: config.baseUrl,
+    credentials: config.credentials,
+    now: time.now,
+    sleep: time.sleep,
+    userAgent: `key-sync/${version()}`,
+    ...(io.dispatcher === undefined ? {} : { dispatcher: io.dispatcher }),
+    ...(io.random === undefined ? {} : { random: io.random }),
+    ...(config.attemptTimeoutMs === undefined ? {} : { limits: { attemptTimeoutMs: config.attemptTimeoutMs } }),
+    ...(opts.maxConcurrentRequests === undefined ? {} : { maxConcurrentRequests: opts.maxConcurrentRequests }),
+  });
+  const out = new SafeSink(io.stdout);
+  const err = new SafeSink(io.stderr);
+  out.use(client.sanitizer);
+  err.use(client.sanitizer);
+  const extra = (io.env ?? process.env)['NODE_EXTRA_CA_CERTS'];
+  try {
+    return await body({ client, now: time.now, out, err, io, extraCaCerts: extra !== undefined && extra !== '' });
+  } finally {
+    await client.close();
+  }
+}

@@ -1,0 +1,63 @@
+/** `key-sync sync` for one key: optionally list its registrations first, then sync. */
+import type { SyncResult } from '../../client/kms-client';
+import type { SyncConfig } from '../parse-command';
+import { exitCodeFor } from '../output/exit-codes';
+import { ProgressPrinter } from '../output/progress';
+import { registrationsMessage } from '../output/registrations';
+import { syncJson, syncLine, type SyncSubject } from '../output/sync';
+import { plural } from '../output/words';
+import { withClient, type RunIo } from './context';
+
+export function runSync(config: SyncConfig, io: RunIo): Promise<number> {
+  return withClient(config, io, {}, async ({ client, out, err, extraCaCerts }) => {
+    const progress = new ProgressPrinter(err, io.isTTY, `key-sync: key ${config.keyId}`);
+    for (const n of config.notes) progress.note(`key-sync: ${n}`);
+    const subject: SyncSubject = {
+      keyId: config.keyId,
+      instanceId: config.instanceId,
+      credentialEnv: config.credentials.envName,
+      extraCaCerts,
+      ...(config.keyRing === undefined ? {} : { keyRing: config.keyRing }),
+    };
+    const common = {
+      instanceId: config.instanceId,
+      ...(config.keyRing === undefined ? {} : { keyRing: config.keyRing }),
+      onProgress: progress.onProgress,
+      ...(io.signal === undefined ? {} : { signal: io.signal }),
+    };
+    let registrations: number | undefined;
+    const report = (result: SyncResult): number => {
+      progress.finish();
+      const s = registrations === undefined ? subject : { ...subject, registrations };
+      if (config.json) out.json(syncJson(result, s));
+      else (result.outcome === 'synced' ? out : err).write(`${syncLine(result, s)}\n`);
+      return exitCodeFor(result);
+    };
+    if (config.verifyRegistrations) {
+      const reg = await client.listRegistrations({ ...common, keyId: config.keyId, pageSize: 5000 });
+      if (reg.outcome === 'listed') {
+        registrations = reg.registrations.length;
+        progress.note(registrations === 0
+          ? `key-sync: warning: key ${config.keyId} has no registrations: the sync has nobody to notify (registrations can lag behind reality; syncing anyway)`
+          : `key-sync: key ${config.keyId} has ${plural(registrations, 'registration')}`);
+      } else if (reg.code === 'KS_ABORTED') {
+        return report({
+          outcome: 'failed',
+          correlationId: reg.correlationId,
+          attempts: 0,
+          iamAttempts: reg.iamAttempts,
+          waitedMs: reg.waitedMs,
+          maxWaitSeconds: config.maxWaitSeconds,
+          failure: { kind: 'aborted', phase: 'listing' },
+          code: 'KS_ABORTED',
+          retryLater: true,
+          phase: 'listing',
+        });
+      } else {
+        const why = registrationsMessage(reg, { instanceId: config.instanceId, keyId: config.keyId, credentialEnv: config.credentials.envName, extraCaCerts });
+        progress.note(`key-sync: warning: could not list the registrations of key ${config.keyId} (${why}); syncing anyway`);
+      }
+    }
+    return report(await client.sync(config.keyId, { ...common, maxWaitSeconds: config.maxWaitSeconds }));
+  });
+}

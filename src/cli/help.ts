@@ -1,0 +1,142 @@
+/**
+ * The help texts: the overview (every command) and one page per command. Pure text.
+ */
+import { DEFAULT_MAX_WAIT_SECONDS, MAX_WAIT_SECONDS_LIMIT } from '../domain';
+import { HPCS_PORT_MAX, HPCS_PORT_MIN } from '../domain/endpoints';
+
+/** Commands with a help page of their own (the emulator's is its own `--help`). */
+export type HelpTopic = 'sync' | 'registrations';
+
+/** Every command, for the overview and for "unknown command" messages. */
+export const COMMANDS: ReadonlyArray<readonly [name: string, summary: string]> = [
+  ['sync', 're-notify the resources associated with a key (or many keys), gate-aware'],
+  ['registrations', "list the resources associated with a key or with every key of an instance"],
+  ['emulator', 'run a local emulator of IAM and the key API (no cloud account needed)'],
+  ['help', 'this overview, or `key-sync help COMMAND` for one command'],
+  ['version', 'print the version'],
+];
+
+export const COMMAND_NAMES: readonly string[] = COMMANDS.map(([n]) => n);
+
+const ENDPOINT_FLAGS = `Endpoint (one of):
+  --endpoint URL          key-management API base URL (https://; http:// only to loopback)
+  --region R              region; with --service key-protect (default) or hpcs
+    --service S           key-protect | hpcs
+    --port N              HPCS key-management port (${HPCS_PORT_MIN}-${HPCS_PORT_MAX}); no port: instance host name
+    --private             use the private endpoint
+  IBMCLOUD_KP_API_ENDPOINT in the environment overrides both.`;
+
+const ENVIRONMENT = `Environment (credentials come only from here, never from flags):
+  IBMCLOUD_API_KEY, else IC_API_KEY      API key, exchanged for a token at
+  IBMCLOUD_IAM_API_ENDPOINT              (default https://iam.cloud.ibm.com)/identity/token
+  IBMCLOUD_IAM_TOKEN, else IC_IAM_TOKEN  a ready IAM token (used when no API key is set)
+  IBMCLOUD_KP_API_ENDPOINT               overrides the key-management endpoint
+  NODE_EXTRA_CA_CERTS                    PEM file of a private certificate authority to trust
+  NODE_TLS_REJECT_UNAUTHORIZED=0         refused (exit 2): certificate verification stays on
+  KEY_SYNC_TIME_SCALE                    test hook only: multiplies every wait (0 < x <= 1)
+  KEY_SYNC_ATTEMPT_TIMEOUT_MS            test hook only: per-attempt timeout in ms`;
+
+const RETRIES = `Retries: each HTTP attempt (connect, TLS, headers and body) times out after 30 s. Network
+errors, 408, 429 and 5xx except 501 are tried at most 5 times in all, with exponential
+backoff (about 1 s doubling to 30 s, jitter; Retry-After honoured) and never past 2 minutes
+from the start of the call.`;
+
+const EXIT_CODES = `Exit codes:
+  0   done: sync accepted (2xx), listing complete
+  75  not done yet, retry later: the gate opens after --max-wait, 429/5xx/network failures
+      outlasted the retry budget, a listing changed while it was read, or interrupted
+      (SIGINT/SIGTERM) before the sync was accepted
+  1   permanent failure: 400, 401 (after one token refresh), 403, 404, 410, 422, 501,
+      any other 409, IAM refused the API key, a TLS certificate not accepted or an
+      https:// port answering plain HTTP, response headers over Node's limit, a listing
+      that repeats itself or passes its bounds
+  2   usage or configuration error, found before any request is sent`;
+
+export const HELP = `key-sync: re-notify the resources associated with an IBM Key Protect / Hyper Protect
+Crypto Services root key (POST /api/v2/keys/{id}/actions/sync), gate-aware.
+
+Usage: key-sync COMMAND [flags]
+
+Commands:
+${COMMANDS.map(([n, s]) => `  ${n.padEnd(14)}${s}`).join('\n')}
+
+Run \`key-sync help COMMAND\` (or \`key-sync COMMAND --help\`) for its flags.
+
+${ENVIRONMENT}
+
+${EXIT_CODES}
+`;
+
+const SYNC_HELP = `Usage:
+  key-sync sync --instance-id ID --key-id ID [endpoint] [--key-ring RING]
+                [--max-wait SECONDS] [--verify-registrations] [--json]
+  key-sync sync --instance-id ID (--key-id ID --key-id ID... | --keys-file FILE | --all-registered)
+                [--concurrency N] [endpoint] [--key-ring RING] [--max-wait SECONDS] [--json]
+
+Asks the key service to re-notify the resources associated with a root key
+(POST /api/v2/keys/{id}/actions/sync). 204 means "sent", not "done". A 409
+REQ_TOO_EARLY_ERR (the gate, about an hour after a sync or key change) is waited out
+only if it opens within --max-wait; otherwise exit 75 names the time it opens.
+
+Flags:
+  --instance-id ID        service instance GUID (required)
+  --key-id ID             root key UUID or alias; repeat it for several keys
+  --key-ring RING         send X-Kms-Key-Ring
+  --max-wait SECONDS      how long to wait for the sync time gate, from the start
+                          (default ${DEFAULT_MAX_WAIT_SECONDS}; 0 = never wait; at most ${MAX_WAIT_SECONDS_LIMIT})
+  --verify-registrations  list the key's registrations first; warn if there are none
+  --keys-file FILE        sync every key listed in FILE (one id or alias per line, # comments)
+  --all-registered        sync every key of the instance that has a registration
+  --concurrency N         several keys: at most N requests in flight (default 8, 1-64);
+                          one token, one connection pool, one shared backoff (a 429 or 5xx
+                          pauses every worker); gated keys wait side by side, each within
+                          --max-wait; one failing key never stops the others. The same key
+                          given twice (also as alias and UUID) is synced once. Exit code:
+                          the worst outcome (1 over 75 over 0); --json prints
+                          {outcome, counts, keys: [one sync object per key]}
+  --json                  print one JSON object instead of text
+
+${ENDPOINT_FLAGS}
+
+${RETRIES}
+
+${ENVIRONMENT}
+
+${EXIT_CODES}
+`;
+
+const REGISTRATIONS_HELP = `Usage:
+  key-sync registrations --instance-id ID [--key-id ID] [--crn CRN-QUERY] [endpoint]
+                         [--key-ring RING] [--json]
+
+Lists the registrations (associated resources) of one key, or of every key of the
+instance, paging through all of them. A listing that cannot be completed is reported as
+failed, never as a shorter list.
+
+Flags:
+  --instance-id ID        service instance GUID (required)
+  --key-id ID             one key's registrations (default: every key of the instance)
+  --crn CRN-QUERY         filter by resource CRN (* wildcards allowed)
+  --key-ring RING         send X-Kms-Key-Ring
+  --json                  print one JSON object instead of text
+
+${ENDPOINT_FLAGS}
+
+${RETRIES}
+
+${ENVIRONMENT}
+
+${EXIT_CODES}
+`;
+
+/** The help page of a command (or the overview). */
+export function helpText(topic: HelpTopic | undefined): string {
+  switch (topic) {
+    case 'sync':
+      return SYNC_HELP;
+    case 'registrations':
+      return REGISTRATIONS_HELP;
+    case undefined:
+      return HELP;
+  }
+}

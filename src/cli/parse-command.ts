@@ -1,0 +1,151 @@
+/**
+ * argv + environment -> a validated command, or a usage error (exit 2) whose message
+ * names the flag, the value and the fix. Pure: nothing is read or sent before this
+ * succeeds (a --keys-file is read, and checked, by the fleet command before any request).
+ */
+import { DEFAULT_MAX_WAIT_SECONDS, checkKeyId, checkMaxWaitSeconds } from '../domain';
+import { apiConfig, type ApiConfig } from './endpoint-config';
+import { REGISTRATIONS_OPTIONS, SYNC_OPTIONS, UsageError, checked, nearestFlag, parseFlags, printable, single, usage, wholeNumber, type Env } from './flags';
+import { COMMAND_NAMES, type HelpTopic } from './help';
+
+export type { Env } from './flags';
+export type { ApiConfig } from './endpoint-config';
+
+export interface SyncConfig extends ApiConfig {
+  readonly keyId: string;
+  readonly maxWaitSeconds: number;
+  readonly verifyRegistrations: boolean;
+}
+
+/** Default and limits of --concurrency (fleet sync). */
+export const DEFAULT_CONCURRENCY = 8;
+export const MAX_CONCURRENCY = 64;
+
+/** A sync of many keys: repeated --key-id and/or --keys-file, or --all-registered. */
+export interface FleetSyncConfig extends ApiConfig {
+  /** Keys from repeated --key-id, in order (already validated). */
+  readonly keyIds: readonly string[];
+  readonly keysFile?: string;
+  readonly allRegistered: boolean;
+  readonly maxWaitSeconds: number;
+  readonly concurrency: number;
+}
+
+export interface RegistrationsConfig extends ApiConfig {
+  readonly keyId?: string;
+  readonly crnQuery?: string;
+}
+
+export type Command =
+  | { readonly kind: 'sync'; readonly config: SyncConfig }
+  | { readonly kind: 'fleet-sync'; readonly config: FleetSyncConfig }
+  | { readonly kind: 'registrations'; readonly config: RegistrationsConfig }
+  | { readonly kind: 'emulator'; readonly argv: readonly string[] }
+  | { readonly kind: 'help'; readonly topic?: HelpTopic }
+  | { readonly kind: 'version' }
+  | { readonly kind: 'usage-error'; readonly message: string; readonly topic?: HelpTopic };
+
+function maxWait(raw: string | undefined): number {
+  if (raw === undefined) return DEFAULT_MAX_WAIT_SECONDS;
+  const n = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+  const p = checkMaxWaitSeconds(n);
+  if (p !== undefined) usage(`--max-wait "${printable(raw)}" ${Number.isNaN(n) ? 'is not a whole number of seconds' : p.problem}; ${p.fix}`);
+  return n;
+}
+
+function parseSync(args: readonly string[], env: Env): Command {
+  const values = parseFlags('sync', args, SYNC_OPTIONS);
+  if (values.help === true) return { kind: 'help', topic: 'sync' };
+  const keyIds = values['key-id'] ?? [];
+  const keysFile = values['keys-file'];
+  const allRegistered = values['all-registered'] === true;
+  const fleet = keyIds.length > 1 || keysFile !== undefined || allRegistered;
+  if (allRegistered && (keyIds.length > 0 || keysFile !== undefined)) {
+    usage(`--all-registered syncs every key that has a registration; give it without ${keyIds.length > 0 ? '--key-id' : '--keys-file'}`);
+  }
+  if (keysFile === '') usage('--keys-file needs a file name, e.g. --keys-file keys.txt (one key id or alias per line)');
+  if (!fleet && (keyIds[0] === undefined || keyIds[0] === '')) usage('--key-id is required: give the root key\'s UUID or alias, e.g. --key-id 4a1e9c37-8d2b-4f60-b5a3-2c7d9e1f0b84 (or --keys-file FILE, or --all-registered)');
+  // Check the keys before the rest so the most common mistake is reported first.
+  for (const k of keyIds) {
+    if (k === '') usage('--key-id needs a value: the root key\'s UUID or alias');
+    checked('--key-id', k, checkKeyId(k));
+  }
+  const concurrency = values.concurrency === undefined
+    ? DEFAULT_CONCURRENCY
+    : wholeNumber('--concurrency', values.concurrency, 1, MAX_CONCURRENCY, `it bounds how many requests a fleet sync has in flight (default ${DEFAULT_CONCURRENCY})`);
+  if (fleet && values['verify-registrations'] === true) {
+    usage('--verify-registrations checks one key; with several keys use --all-registered, which syncs only keys that have registrations');
+  }
+  const maxWaitSeconds = maxWait(values['max-wait']);
+  const api = apiConfig(values, env, 'sync');
+  if (fleet) {
+    return { kind: 'fleet-sync', config: { ...api, keyIds, ...(keysFile === undefined ? {} : { keysFile }), allRegistered, maxWaitSeconds, concurrency } };
+  }
+  return { kind: 'sync', config: { ...api, keyId: keyIds[0] ?? '', maxWaitSeconds, verifyRegistrations: values['verify-registrations'] === true } };
+}
+
+function parseRegistrations(args: readonly string[], env: Env): Command {
+  const values = parseFlags('registrations', args, REGISTRATIONS_OPTIONS);
+  if (values.help === true) return { kind: 'help', topic: 'registrations' };
+  const keyRaw = single('--key-id', values['key-id']);
+  const keyId = keyRaw === undefined ? undefined : checked('--key-id', keyRaw, checkKeyId(keyRaw));
+  let crnQuery: string | undefined;
+  if (values.crn !== undefined) {
+    const c = values.crn;
+    // A CRN query may hold * wildcards, so only its shape is checked here.
+    // eslint-disable-next-line no-control-regex
+    if (!c.startsWith('crn:v1:') || c.split(':').length !== 10 || /[\s\u0000-\u001f]/.test(c) || c.length > 512) {
+      usage(`--crn "${printable(c)}" is not a CRN query; use crn:v1:<cname>:<ctype>:<service>:<location>:<scope>:<service-instance>:<resource-type>:<resource> (10 fields, * as a wildcard)`);
+    }
+    crnQuery = c;
+  }
+  const api = apiConfig(values, env, 'registrations');
+  return { kind: 'registrations', config: { ...api, ...(keyId === undefined ? {} : { keyId }), ...(crnQuery === undefined ? {} : { crnQuery }) } };
+}
+
+function withTopic(topic: HelpTopic, parse: () => Command): Command {
+  try {
+    return parse();
+  } catch (e) {
+    if (e instanceof UsageError) return { kind: 'usage-error', message: e.message, topic };
+    throw e;
+  }
+}
+
+const commandList = (): string => `${COMMAND_NAMES.slice(0, -1).join(', ')} and ${COMMAND_NAMES.at(-1) ?? ''}`;
+
+/** Parses `key-sync <command> [flags]` (argv without node and the script). Pure. */
+export function parseCommand(argv: readonly string[], env: Env): Command {
+  const [first, ...rest] = argv;
+  switch (first) {
+    case undefined:
+      return { kind: 'usage-error', message: `no command given; the commands are ${commandList()}` };
+    case '--help':
+    case '-h':
+    case 'help': {
+      const topic = rest[0];
+      if (topic === undefined) return { kind: 'help' };
+      if (topic === 'sync' || topic === 'registrations') return { kind: 'help', topic };
+      if (topic === 'emulator') return { kind: 'emulator', argv: ['--help'] };
+      if (COMMAND_NAMES.includes(topic)) return { kind: 'help' };
+      return { kind: 'usage-error', message: `no help for "${printable(topic)}": the commands are ${commandList()}` };
+    }
+    case '--version':
+    case '-V':
+    case 'version':
+      return { kind: 'version' };
+    case 'sync':
+      return withTopic('sync', () => parseSync(rest, env));
+    case 'registrations':
+      return withTopic('registrations', () => parseRegistrations(rest, env));
+    case 'emulator':
+      return { kind: 'emulator', argv: rest };
+    default: {
+      if (first.startsWith('-')) {
+        return { kind: 'usage-error', message: `unknown flag ${printable(first)} before the command; flags go after it, e.g. \`key-sync sync --instance-id ID ...\`; the commands are ${commandList()}` };
+      }
+      const near = nearestFlag(first, COMMAND_NAMES);
+      return { kind: 'usage-error', message: `unknown command "${printable(first)}"${near === undefined ? '' : `; did you mean ${near}?`}; the commands are ${commandList()}` };
+    }
+  }
+}

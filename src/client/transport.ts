@@ -1,0 +1,304 @@
+/**
+ * One HTTP attempt: the only HTTP I/O of the client. The attempt's time limit covers the
+ * whole exchange (TCP connect, TLS handshake, headers, body), and an abort ends it at
+ * once in every phase. Bodies are read up to a cap. Nothing here decides whether to
+ * retry: the attempt comes back as a typed {@link AttemptResult}.
+ *
+ * undici honours a request's abort signal only once its connection exists: a stalled TLS
+ * handshake or a black-holed connect held an attempt for the connector's own 30 s
+ * whatever the caller said. So the dispatcher this module builds uses a connector that
+ * remembers every socket still connecting, and an attempt that times out or is aborted
+ * destroys the connecting sockets of its origin: undici then fails the request with that
+ * error, promptly, and its pool stays consistent for the next attempt.
+ */
+import type { Dispatcher } from 'undici';
+
+/** Thrown when the caller's signal aborts an attempt or a wait. */
+export class AbortedError extends Error {
+  constructor() {
+    super('aborted');
+    this.name = 'AbortedError';
+  }
+}
+
+/** Lower-case header names, as undici gives them. */
+export type Headers = Readonly<Record<string, string | string[] | undefined>>;
+
+export interface HttpRequest {
+  readonly origin: string;
+  /** Path and query, already encoded. */
+  readonly path: string;
+  readonly method: 'GET' | 'POST';
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: string;
+  /**
+   * Whether a 2xx body is needed (a listing, a key, a token). When not (a sync or a
+   * rotation: the status is the answer), a 2xx is returned at the status line and its
+   * body, which may be large or trickle in, is dropped with the connection.
+   */
+  readonly readSuccessBody: boolean;
+}
+
+export type AttemptResult =
+  | {
+      readonly kind: 'response';
+      readonly status: number;
+      readonly headers: Headers;
+      readonly text: string;
+      /** Bytes of body received (before decoding). */
+      readonly bytes: number;
+      /** The body was cut at the cap. */
+      readonly truncated: boolean;
+      /** The body stopped arriving (reset, or past the time limit when `timedOut`). */
+      readonly readFailed: boolean;
+      readonly timedOut: boolean;
+    }
+  /** No response: `code` is the system or undici code (ECONNREFUSED, CERT_HAS_EXPIRED...). */
+  | { readonly kind: 'network'; readonly code?: string }
+  /** Past the time limit, while connecting (nothing sent) or after the request went out. */
+  | { readonly kind: 'timeout'; readonly phase: 'connect' | 'response' };
+
+/** Cap of a 2xx body (a 5000-item registrations page is a few MiB). */
+export const SUCCESS_BODY_CAP_BYTES = 32 * 1024 * 1024;
+/** Cap of an error body: enough for any real error document. */
+export const ERROR_BODY_CAP_BYTES = 64 * 1024;
+
+/** How long an aborted body read may take to end (it ends at once with undici). */
+const ABORT_GRACE_MS = 250;
+
+/** The code given to connecting sockets this module cuts (a time limit or an abort). */
+const CUT_CODE = 'KS_CONNECT_CUT';
+
+/** The pieces of undici the transport uses (the bundle carries only these). */
+interface UndiciParts {
+  readonly Agent: typeof import('undici').Agent;
+  readonly buildConnector: typeof import('undici').buildConnector;
+}
+
+/**
+ * undici, loaded when a transport first needs its own dispatcher. This module is
+ * reachable from the package root, which every `cdktf synth` imports for the constructs,
+ * and a synth never sends a request.
+ */
+/* eslint-disable-next-line @typescript-eslint/no-require-imports */
+const loadUndici = (): UndiciParts => require('undici') as UndiciParts;
+
+type ConnectorReturningSocket = (options: import('undici').buildConnector.Options, callback: import('undici').buildConnector.Callback) => import('node:net').Socket;
+
+/** Sockets still connecting, by origin (`https://host:port`). */
+class ConnectingSockets {
+  private readonly byOrigin = new Map<string, Set<import('node:net').Socket>>();
+
+  track(origin: string, socket: import('node:net').Socket, secure: boolean): void {
+    let set = this.byOrigin.get(origin);
+    if (set === undefined) {
+      set = new Set();
+      this.byOrigin.set(origin, set);
+    }
+    const s = set;
+    s.add(socket);
+    const done = (): void => {
+      s.delete(socket);
+      if (s.size === 0 && this.byOrigin.get(origin) === s) this.byOrigin.delete(origin);
+    };
+    socket.once(secure ? 'secureConnect' : 'connect', done).once('close', done);
+  }
+
+  /** Destroys the sockets of `origin` that are still connecting; how many. */
+  cut(origin: string): number {
+    const set = this.byOrigin.get(origin);
+    if (set === undefined) return 0;
+    let n = 0;
+    for (const s of [...set]) {
+      s.destroy(Object.assign(new Error('connection attempt cut short'), { code: CUT_CODE }));
+      n++;
+    }
+    return n;
+  }
+}
+
+function originOf(o: { protocol?: string; hostname?: string; host?: string; port?: string | number }): string {
+  const protocol = o.protocol ?? 'https:';
+  const port = o.port === undefined || o.port === '' || o.port === null ? (protocol === 'https:' ? 443 : 80) : Number(o.port);
+  const host = String(o.hostname ?? o.host ?? '').replace(/^\[|\]$/g, '');
+  return `${protocol}//${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+function normalOrigin(origin: string): string {
+  const u = new URL(origin);
+  return originOf({ protocol: u.protocol, hostname: u.hostname, port: u.port });
+}
+
+export interface TransportOptions {
+  /** Default: a keep-alive undici Agent owned (and closed) by this transport. */
+  readonly dispatcher?: Dispatcher;
+  /** Backstop for the connect phase of the owned Agent (each attempt is cut sooner by its own limit). */
+  readonly connectTimeoutMs: number;
+}
+
+export class Transport {
+  private dispatcherValue: Dispatcher | undefined;
+  private readonly owns: boolean;
+  private readonly connecting = new ConnectingSockets();
+
+  constructor(private readonly opts: TransportOptions) {
+    this.dispatcherValue = opts.dispatcher;
+    this.owns = opts.dispatcher === undefined;
+  }
+
+  private get dispatcher(): Dispatcher {
+    if (this.dispatcherValue !== undefined) return this.dispatcherValue;
+    const { Agent, buildConnector } = loadUndici();
+    // Certificate verification is always on, whatever NODE_TLS_REJECT_UNAUTHORIZED says.
+    // (undici's connector returns the socket it creates; its type says void.)
+    const inner = buildConnector({ timeout: this.opts.connectTimeoutMs, rejectUnauthorized: true }) as unknown as ConnectorReturningSocket;
+    const connect: ConnectorReturningSocket = (options, callback) => {
+      const socket = inner(options, callback);
+      this.connecting.track(originOf(options), socket, options.protocol === 'https:');
+      return socket;
+    };
+    this.dispatcherValue = new Agent({ keepAliveTimeout: 10_000, connect });
+    return this.dispatcherValue;
+  }
+
+  /** Closes the dispatcher if this transport created it (lets the process exit). */
+  async close(): Promise<void> {
+    if (this.owns && this.dispatcherValue !== undefined) await this.dispatcherValue.destroy().catch(() => undefined);
+  }
+
+  /**
+   * Sends one request. Resolves with what happened within `timeoutMs`; rejects with
+   * {@link AbortedError} when `signal` aborts (in any phase, within milliseconds).
+   */
+  async attempt(req: HttpRequest, timeoutMs: number, signal: AbortSignal | undefined): Promise<AttemptResult> {
+    if (signal?.aborted === true) throw new AbortedError();
+    const origin = normalOrigin(req.origin);
+    const ac = new AbortController();
+    let timedOut = false;
+    let aborted = false;
+    let responded = false;
+    /** Sockets of this origin cut while still connecting when the attempt ended. */
+    let cut = 0;
+    let stop!: (why: 'timeout' | 'abort') => void;
+    const stopped = new Promise<'timeout' | 'abort'>((resolve) => {
+      stop = resolve;
+    });
+    const end = (why: 'timeout' | 'abort'): void => {
+      if (why === 'timeout') timedOut = true;
+      else aborted = true;
+      ac.abort();
+      // Still connecting: the request's abort does not reach a socket being set up.
+      if (!responded) cut = this.connecting.cut(origin);
+      stop(why);
+    };
+    const onAbort = (): void => end('abort');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(() => end('timeout'), timeoutMs);
+    const exchange = this.exchange(req, ac.signal, timeoutMs, () => {
+      responded = true;
+    }, () => timedOut);
+    try {
+      const first = await Promise.race([exchange, stopped]);
+      if (first === 'abort' || aborted) {
+        // An answer that arrived as the signal came still counts: a sync accepted at that
+        // moment is accepted (exit 0), not "interrupted".
+        const settled = await Promise.race([exchange, new Promise<undefined>((r) => setImmediate(() => r(undefined)))]);
+        if (settled !== undefined && settled.kind === 'response' && settled.status >= 200 && settled.status <= 299) return settled;
+        throw new AbortedError();
+      }
+      if (first === 'timeout') {
+        // The status line came but the body did not in time: the abort has stopped the
+        // read, so the exchange ends at once as a response whose body failed (a 503 that
+        // trickles is still a 503). The grace only bounds a reader that ignores the abort.
+        if (responded) {
+          const late = await Promise.race([exchange, new Promise<undefined>((r) => setTimeout(() => r(undefined), ABORT_GRACE_MS).unref())]);
+          if (late !== undefined) return late;
+        }
+        // Connecting when the time ran out: nothing was sent. Otherwise the request may be out.
+        return { kind: 'timeout', phase: !responded && cut > 0 ? 'connect' : 'response' };
+      }
+      return first;
+    } catch (e) {
+      if (e instanceof AbortedError || aborted || isAborted(signal)) throw new AbortedError();
+      throw e;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** The request itself; never rejects. */
+  private async exchange(req: HttpRequest, signal: AbortSignal, timeoutMs: number, onResponse: () => void, timedOut: () => boolean): Promise<AttemptResult> {
+    try {
+      const res = await this.dispatcher.request({
+        origin: req.origin,
+        path: req.path,
+        method: req.method,
+        headers: req.headers,
+        body: req.body ?? null,
+        signal,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      onResponse();
+      const headers = res.headers as Headers;
+      const ok = res.statusCode >= 200 && res.statusCode <= 299;
+      if (ok && !req.readSuccessBody) {
+        res.body.on('error', () => undefined).destroy();
+        return { kind: 'response', status: res.statusCode, headers, text: '', bytes: 0, truncated: false, readFailed: false, timedOut: false };
+      }
+      const body = await readCapped(res.body, ok ? SUCCESS_BODY_CAP_BYTES : ERROR_BODY_CAP_BYTES);
+      return { kind: 'response', status: res.statusCode, headers, ...body, timedOut: body.readFailed && timedOut() };
+    } catch (e) {
+      const code = errorCode(e);
+      if (code === CUT_CODE) return { kind: 'timeout', phase: 'connect' };
+      if (code === 'UND_ERR_CONNECT_TIMEOUT') return { kind: 'timeout', phase: 'connect' };
+      if (timedOut() || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return { kind: 'timeout', phase: 'response' };
+      return code === undefined ? { kind: 'network' } : { kind: 'network', code };
+    }
+  }
+}
+
+/** Reads `aborted` through a call so TypeScript does not narrow it across awaits. */
+export function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}
+
+/** The most telling code of an error: a system code (E...) anywhere in the cause chain, else the first. */
+export function errorCode(e: unknown): string | undefined {
+  let first: string | undefined;
+  let cur: unknown = e;
+  for (let i = 0; i < 5 && typeof cur === 'object' && cur !== null; i++) {
+    const c = (cur as { code?: unknown }).code;
+    if (typeof c === 'string' && c !== '') {
+      if (/^E[A-Z_]+$/.test(c)) return c;
+      first ??= c;
+    }
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return first;
+}
+
+async function readCapped(body: AsyncIterable<Uint8Array> & { destroy?: (e?: Error) => void }, cap: number): Promise<{ text: string; bytes: number; truncated: boolean; readFailed: boolean }> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  let truncated = false;
+  let readFailed = false;
+  try {
+    for await (const chunk of body) {
+      const c = Buffer.from(chunk);
+      if (n + c.length > cap) {
+        chunks.push(c.subarray(0, cap - n));
+        n = cap;
+        truncated = true;
+        break;
+      }
+      chunks.push(c);
+      n += c.length;
+    }
+  } catch {
+    readFailed = true;
+  }
+  if (truncated || readFailed) body.destroy?.();
+  return { text: Buffer.concat(chunks).toString('utf8'), bytes: n, truncated, readFailed };
+}
