@@ -1,4 +1,4 @@
-import type { EmulatorClock } from './clock';
+import { clockRangeProblem, type EmulatorClock } from './clock';
 import { parseFaultTarget, parseFaults, type FaultQueues } from './faults';
 import { emptyReply, jsonReply, type Reply } from './reply';
 import type { RequestLog } from './request-log';
@@ -38,6 +38,17 @@ function parseJsonBody(body: Buffer): { ok: true; value: unknown } | { ok: false
   }
 }
 
+/** A value for an error message: JSON, at most 80 characters. */
+function show(value: unknown): string {
+  let s: string;
+  try {
+    s = JSON.stringify(value) ?? String(value);
+  } catch {
+    s = String(value);
+  }
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -65,13 +76,26 @@ export function handleAdmin(method: string, subpath: string, body: Buffer, ctx: 
       if (!parsed.ok) return parsed.reply;
       const b = parsed.value;
       if (!isObject(b)) return adminError(400, 'Send {"set": "<ISO time>" | <epoch ms>}, {"advanceSeconds": <n>} or {"realTime": true}');
+      // A refused value leaves the clock as it was: a clock outside what Date can print
+      // would break every later request.
+      const range = 'from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z';
       if (b.set !== undefined) {
-        const ms = typeof b.set === 'number' ? b.set : typeof b.set === 'string' ? Date.parse(b.set) : NaN;
-        if (!Number.isFinite(ms)) return adminError(400, `"set": invalid time ${JSON.stringify(b.set)}; use an ISO 8601 time or epoch milliseconds`);
+        if (typeof b.set !== 'number' && typeof b.set !== 'string') {
+          return adminError(400, `"set": invalid value ${show(b.set)}: use an ISO 8601 time such as "2026-11-28T20:00:00Z" or epoch milliseconds; the clock is unchanged`);
+        }
+        const ms = typeof b.set === 'number' ? b.set : Date.parse(b.set);
+        const problem = Number.isNaN(ms) ? 'not a time' : clockRangeProblem(ms);
+        if (problem !== undefined) {
+          return adminError(400, `"set": invalid value ${show(b.set)} (${problem}): use a time ${range}, as an ISO 8601 string or epoch milliseconds; the clock is unchanged`);
+        }
         ctx.clock.set(ms);
       } else if (b.advanceSeconds !== undefined) {
         if (typeof b.advanceSeconds !== 'number' || !Number.isFinite(b.advanceSeconds)) {
-          return adminError(400, `"advanceSeconds": invalid value ${JSON.stringify(b.advanceSeconds)}; use a number of seconds`);
+          return adminError(400, `"advanceSeconds": invalid value ${show(b.advanceSeconds)}: use a finite number of seconds (negative moves the clock back); the clock is unchanged`);
+        }
+        const problem = clockRangeProblem(ctx.clock.now() + b.advanceSeconds * 1000);
+        if (problem !== undefined) {
+          return adminError(400, `"advanceSeconds": invalid value ${show(b.advanceSeconds)}: from ${new Date(ctx.clock.now()).toISOString()} it moves the clock ${problem}; keep the result ${range}; the clock is unchanged`);
         }
         ctx.clock.advance(b.advanceSeconds * 1000);
       } else if (b.realTime === true) {

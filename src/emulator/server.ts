@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { handleAdmin } from './admin';
-import { EmulatorClock } from './clock';
+import { clockRangeProblem, EmulatorClock } from './clock';
 import { describeFault, FaultQueues, isSyntheticFault, type Fault, type FaultTarget } from './faults';
 import { TokenIssuer } from './iam';
 import { handleKms } from './kms-api';
@@ -79,6 +79,11 @@ function checkOptions(o: EmulatorOptions): void {
       throw new RangeError(`${name}: invalid value ${String(v)}: use a number of seconds from 0 to ${366 * 86400}`);
     }
   }
+  if (o.now !== undefined) {
+    const ms = typeof o.now === 'number' ? o.now : o.now.getTime();
+    const problem = clockRangeProblem(ms);
+    if (problem !== undefined) throw new RangeError(`now: invalid value ${String(o.now)} (${problem}): use a time from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z`);
+  }
   const host = o.host ?? '127.0.0.1';
   if (!isLoopbackHost(host) && !o.allowRemote) {
     throw new Error(`host: refusing to bind '${host}': the emulator accepts any request and must stay on loopback; use 127.0.0.1 or ::1 (or set allowRemote)`);
@@ -95,6 +100,12 @@ interface Exchange {
   bodyBytes: number;
   fault?: string;
   logged: boolean;
+}
+
+/** ISO time of `ms`, or of the real clock if `ms` cannot be printed (never throws). */
+function isoOrNow(ms: number): string {
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? new Date().toISOString() : d.toISOString();
 }
 
 function headerValue(req: IncomingMessage, name: string): string | undefined {
@@ -160,10 +171,38 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const timers = new Set<NodeJS.Timeout>();
   let closing = false;
 
-  const later = (ms: number, fn: () => void): void => {
+  /**
+   * Answers 500 for an exception in a handler (or drops the connection if the answer has
+   * started), so that no request can take the server process down.
+   */
+  const internalError = (x: Exchange, e: unknown): void => {
+    try {
+      if (x.res.headersSent || x.res.destroyed) {
+        x.req.socket.destroy();
+        return;
+      }
+      x.correlationId ??= correlationIdFor(x.req);
+      const message = e instanceof Error ? e.message : String(e);
+      send(x, kmsError(500, 'INTERNAL_SERVER_ERR', `The emulator failed to handle the request: ${cleanLogValue(message, secrets)?.slice(0, 200) ?? ''}`));
+    } catch {
+      x.req.socket.destroy();
+    }
+  };
+
+  /** Runs `fn` for exchange `x`; an exception becomes a 500 instead of an uncaught error. */
+  const guard = (x: Exchange, fn: () => void): void => {
+    try {
+      fn();
+    } catch (e) {
+      internalError(x, e);
+    }
+  };
+
+  /** Runs `fn` for `x` after `ms` real milliseconds (cancelled by close()). */
+  const later = (x: Exchange, ms: number, fn: () => void): void => {
     const t = setTimeout(() => {
       timers.delete(t);
-      fn();
+      guard(x, fn);
     }, ms);
     timers.add(t);
   };
@@ -171,6 +210,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const finish = (x: Exchange): void => {
     if (x.logged) return;
     x.logged = true;
+    try {
+      log(x);
+    } catch {
+      // a log entry that cannot be built is dropped; the exchange itself is over
+    }
+  };
+
+  const log = (x: Exchange): void => {
     const entry: { -readonly [K in keyof RequestLogEntry]: RequestLogEntry[K] } = {
       time: x.time,
       method: (x.req.method ?? '').slice(0, 20),
@@ -210,7 +257,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     if (noBody || !body) {
       if (fault?.reset === 'mid-body') {
         res.flushHeaders();
-        later(5, () => x.req.socket.destroy());
+        later(x, 5, () => x.req.socket.destroy());
         return;
       }
       res.end();
@@ -219,7 +266,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     res.setHeader('content-length', String(body.length));
     if (fault?.reset === 'mid-body') {
       res.write(body.subarray(0, Math.max(1, Math.floor(body.length / 2))));
-      later(5, () => x.req.socket.destroy());
+      later(x, 5, () => x.req.socket.destroy());
       return;
     }
     if (fault?.trickleMs !== undefined && fault.trickleMs > 0) {
@@ -232,11 +279,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
         if (offset >= body.length) res.end(next);
         else {
           res.write(next);
-          later(fault.trickleMs ?? 1, tick);
+          later(x, fault.trickleMs ?? 1, tick);
         }
       };
       res.flushHeaders();
-      later(fault.trickleMs, tick);
+      later(x, fault.trickleMs, tick);
       return;
     }
     res.end(body);
@@ -312,41 +359,38 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       const reply = isSyntheticFault(fault) ? syntheticReply(match.route, fault) : handleRoute(x, match, parsed.searchParams, body);
       send(x, reply, fault);
     };
-    if (fault.delayMs !== undefined && fault.delayMs > 0) later(fault.delayMs, act);
+    if (fault.delayMs !== undefined && fault.delayMs > 0) later(x, fault.delayMs, act);
     else act();
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    const x: Exchange = { req, res, started: Date.now(), time: new Date(clock.now()).toISOString(), route: 'unknown', bodyBytes: 0, logged: false };
+    const x: Exchange = { req, res, started: Date.now(), time: isoOrNow(clock.now()), route: 'unknown', bodyBytes: 0, logged: false };
     res.on('finish', () => finish(x));
     res.on('close', () => finish(x));
     req.on('error', () => undefined);
     res.on('error', () => undefined);
     const chunks: Buffer[] = [];
     let tooLarge = false;
-    req.on('data', (chunk: Buffer) => {
-      x.bodyBytes += chunk.length;
-      if (x.bodyBytes > MAX_BODY_BYTES) {
-        if (!tooLarge) {
-          tooLarge = true;
-          chunks.length = 0;
-          x.correlationId = correlationIdFor(req);
-          res.setHeader('connection', 'close');
-          send(x, kmsError(413, 'BODY_TOO_LARGE_ERR', `The request body is larger than ${MAX_BODY_BYTES} bytes`));
-          req.resume();
+    req.on('data', (chunk: Buffer) =>
+      guard(x, () => {
+        x.bodyBytes += chunk.length;
+        if (x.bodyBytes > MAX_BODY_BYTES) {
+          if (!tooLarge) {
+            tooLarge = true;
+            chunks.length = 0;
+            x.correlationId = correlationIdFor(req);
+            res.setHeader('connection', 'close');
+            send(x, kmsError(413, 'BODY_TOO_LARGE_ERR', `The request body is larger than ${MAX_BODY_BYTES} bytes`));
+            req.resume();
+          }
+          return;
         }
-        return;
-      }
-      chunks.push(chunk);
-    });
+        chunks.push(chunk);
+      }),
+    );
     req.on('end', () => {
       if (tooLarge) return;
-      try {
-        dispatch(x, Buffer.concat(chunks));
-      } catch (e) {
-        x.correlationId ??= correlationIdFor(req);
-        send(x, kmsError(500, 'INTERNAL_SERVER_ERR', `The emulator failed to handle the request: ${(e as Error).message.slice(0, 200)}`));
-      }
+      guard(x, () => dispatch(x, Buffer.concat(chunks)));
     });
   };
 
@@ -367,6 +411,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => {
       server.off('error', reject);
+      // later server errors (e.g. out of file descriptors) must not be unhandled events
+      server.on('error', () => undefined);
       resolve();
     });
   });
