@@ -2,6 +2,7 @@ import { clockRangeProblem, type EmulatorClock } from './clock';
 import { parseFaultTarget, parseFaults, type FaultQueues } from './faults';
 import { emptyReply, jsonReply, type Reply } from './reply';
 import type { RequestLog } from './request-log';
+import { applySettings, parseSettings, settingsJson } from './settings';
 import type { EmulatorState } from './state';
 
 /**
@@ -11,7 +12,12 @@ import type { EmulatorState } from './state';
  * - `GET /__emulator/clock` -> `{now, frozen}`; `POST` `{"set": iso|ms}`,
  *   `{"advanceSeconds": n}` or `{"realTime": true}`.
  * - `GET /__emulator/faults` -> queued faults; `POST` `{"route", "faults": [...]}`; `DELETE` clears.
- * - `GET /__emulator/state` -> keys with their gates (no secrets).
+ * - `GET /__emulator/state` -> keys with their gates, versions and registrations' versions (no secrets).
+ * - `GET /__emulator/settings` -> `{maxPageSize, registrationAckSeconds, versionDateSkewSeconds}`;
+ *   `POST` any of them (`"maxPageSize": null` removes the cap).
+ * - `POST /__emulator/registrations/ack` `{"keyId"?, "resourceCrn"?}` -> the matching
+ *   registrations (all when both are absent) acknowledge their key's current version now,
+ *   whatever their `catchUp`; answers `{acknowledged, registrations}`.
  */
 export interface AdminContext {
   readonly clock: EmulatorClock;
@@ -127,7 +133,56 @@ export function handleAdmin(method: string, subpath: string, body: Buffer, ctx: 
     case 'state':
       if (method === 'GET') return jsonReply(200, ctx.state.snapshot(ctx.clock.now()));
       return allow('GET');
+    case 'settings': {
+      if (method === 'GET') return jsonReply(200, settingsJson(ctx.state.settings));
+      if (method !== 'POST') return allow('GET, POST');
+      const parsed = parseJsonBody(body);
+      if (!parsed.ok) return parsed.reply;
+      try {
+        applySettings(ctx.state.settings, parseSettings(parsed.value, 'settings'));
+      } catch (e) {
+        return adminError(400, (e as Error).message);
+      }
+      return jsonReply(200, settingsJson(ctx.state.settings));
+    }
+    case 'registrations/ack':
+      if (method !== 'POST') return allow('POST');
+      return acknowledge(body, ctx);
     default:
-      return adminError(404, `No admin resource '/__emulator/${resource.slice(0, 100)}'; use log, clock, faults or state`);
+      return adminError(404, `No admin resource '/__emulator/${resource.slice(0, 100)}'; use log, clock, faults, state, settings or registrations/ack`);
   }
+}
+
+/** `POST /__emulator/registrations/ack`. */
+function acknowledge(body: Buffer, ctx: AdminContext): Reply {
+  const usage = 'send {"keyId": "<key id or alias>", "resourceCrn": "crn:v1:..."} (both optional; {} acknowledges every registration)';
+  const parsed = body.length === 0 ? { ok: true as const, value: {} } : parseJsonBody(body);
+  if (!parsed.ok) return parsed.reply;
+  const b = parsed.value;
+  if (!isObject(b)) return adminError(400, `body: invalid value ${show(b)}: ${usage}`);
+  for (const k of Object.keys(b)) {
+    if (k !== 'keyId' && k !== 'resourceCrn') return adminError(400, `"${k.slice(0, 40)}": unknown field: ${usage}`);
+  }
+  const filter: { keyId?: string; resourceCrn?: string } = {};
+  for (const k of ['keyId', 'resourceCrn'] as const) {
+    const v = b[k];
+    if (v === undefined) continue;
+    if (typeof v !== 'string' || v === '' || v.length > 1000) return adminError(400, `"${k}": invalid value ${show(v)}: use a non-empty string; ${usage}`);
+    filter[k] = v;
+  }
+  if (filter.keyId !== undefined && !ctx.state.hasKeyRef(filter.keyId)) {
+    return adminError(404, `"keyId": invalid value ${show(filter.keyId)}: no seeded key has this id or alias; see GET /__emulator/state`);
+  }
+  const now = ctx.clock.now();
+  const matched = ctx.state.acknowledge(filter, now);
+  if (matched.length === 0) {
+    return adminError(404, `No registration matches ${show(filter)}; check "resourceCrn" against GET /__emulator/state (the CRN must match exactly)`);
+  }
+  return jsonReply(200, {
+    acknowledged: matched.length,
+    registrations: matched.map((r) => {
+      const v = ctx.state.registrationVersion(r.key, r);
+      return { keyId: r.keyId, resourceCrn: r.resourceCrn, keyVersion: { id: v.id, creationDate: new Date(v.creationDate).toISOString() } };
+    }),
+  });
 }

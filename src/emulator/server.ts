@@ -10,6 +10,7 @@ import { genericIamError, genericKmsError, htmlPage, jsonReply, kmsError, type R
 import { cleanLogValue, redactPath, RequestLog, type RequestLogEntry } from './request-log';
 import { matchRoute, type KeyAction, type RouteName } from './routes';
 import { DEFAULT_SEED, parseSeed, type Seed } from './seed';
+import { applySettings, defaultSettings, parseSettings } from './settings';
 import { EmulatorState } from './state';
 
 export type { Fault, FaultTarget } from './faults';
@@ -40,6 +41,24 @@ export interface EmulatorOptions {
    * tests of the `IBMCLOUD_IAM_TOKEN` path. Redacted from the request log like API keys.
    */
   readonly staticTokens?: readonly string[];
+  /**
+   * Seconds after a rotation (or an accepted sync) at which registrations that follow it
+   * carry the key's new version; overrides the seed's `settings`.
+   * @default 0 (at once)
+   */
+  readonly registrationAckSeconds?: number;
+  /**
+   * Most items any listing page holds, whatever `limit` asks (as a gateway may cut pages);
+   * overrides the seed's `settings`.
+   * @default no cap
+   */
+  readonly maxPageSize?: number;
+  /**
+   * Seconds between a rotation's `lastRotateDate` and its new version's `creationDate`
+   * (-60 to 60; the real service's two dates can differ); overrides the seed's `settings`.
+   * @default 0
+   */
+  readonly versionDateSkewSeconds?: number;
 }
 
 /** A running emulator. */
@@ -84,6 +103,9 @@ function checkOptions(o: EmulatorOptions): void {
     const problem = clockRangeProblem(ms);
     if (problem !== undefined) throw new RangeError(`now: invalid value ${String(o.now)} (${problem}): use a time from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z`);
   }
+  const given: Record<string, unknown> = {};
+  for (const k of ['registrationAckSeconds', 'maxPageSize', 'versionDateSkewSeconds'] as const) if (o[k] !== undefined) given[k] = o[k];
+  parseSettings(given, 'options'); // throws naming options.<field>, the value and the fix
   const host = o.host ?? '127.0.0.1';
   if (!isLoopbackHost(host) && !o.allowRemote) {
     throw new Error(`host: refusing to bind '${host}': the emulator accepts any request and must stay on loopback; use 127.0.0.1 or ::1 (or set allowRemote)`);
@@ -157,7 +179,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   checkOptions(options);
   const seed = parseSeed(options.seed ?? DEFAULT_SEED, 'seed');
   const clock = new EmulatorClock(options.now);
-  const state = new EmulatorState(seed, clock.now(), options.gateSeconds ?? 3600);
+  const settings = defaultSettings();
+  if (seed.settings) applySettings(settings, seed.settings);
+  applySettings(settings, {
+    ...(options.registrationAckSeconds !== undefined ? { registrationAckSeconds: options.registrationAckSeconds } : {}),
+    ...(options.maxPageSize !== undefined ? { maxPageSize: options.maxPageSize } : {}),
+    ...(options.versionDateSkewSeconds !== undefined ? { versionDateSkewSeconds: options.versionDateSkewSeconds } : {}),
+  });
+  const state = new EmulatorState(seed, clock.now(), options.gateSeconds ?? 3600, settings);
   const faults = new FaultQueues();
   for (const [target, list] of Object.entries(seed.faults ?? {})) faults.add(target as FaultTarget, list ?? []);
   const requestLog = new RequestLog();
@@ -296,6 +325,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       route: match.route,
       headers: x.req.headers,
       query,
+      body,
       now: clock.now(),
       ...(match.keyRef !== undefined ? { keyRef: match.keyRef } : {}),
       ...(match.action !== undefined ? { action: match.action } : {}),
