@@ -12,7 +12,7 @@ export { DEFAULT_SEED, DEMO_API_KEY, loadSeedFile, parseSeed } from './seed';
 export type { KeyState, Seed, SeedInstance, SeedKey, SeedKeyVersion, SeedRegistration } from './seed';
 export type { CatchUp } from './registration-catch-up';
 export type { EmulatorSettings, EmulatorSettingsInput } from './settings';
-export type { Fault, FaultTarget } from './faults';
+export type { Fault, FaultReset, FaultTarget } from './faults';
 export type { RequestLogEntry } from './request-log';
 export { ROUTE_NAMES } from './routes';
 export type { RouteName } from './routes';

@@ -121,6 +121,8 @@ interface Exchange {
   correlationId?: string;
   bodyBytes: number;
   fault?: string;
+  /** Status the real handler produced when a fault kept it from being sent. */
+  handledStatus?: number;
   logged: boolean;
 }
 
@@ -264,6 +266,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     const ct = cleanLogValue(headerValue(x.req, 'content-type'), secrets);
     if (ct !== undefined) entry.contentType = ct;
     if (x.fault !== undefined) entry.fault = x.fault;
+    if (x.handledStatus !== undefined) entry.handledStatus = x.handledStatus;
     requestLog.add(entry);
   };
 
@@ -383,6 +386,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       if (x.res.destroyed) return;
       if (fault.hang) return; // never answer; close() or the client ends it
       if (fault.reset === 'before-headers') {
+        x.req.socket.destroy();
+        return;
+      }
+      if (fault.reset === 'after-handler') {
+        // the handler's effect stands (e.g. the key is rotated) but the client sees only a reset
+        x.handledStatus = handleRoute(x, match, parsed.searchParams, body).status;
         x.req.socket.destroy();
         return;
       }

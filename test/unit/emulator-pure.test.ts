@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { clockRangeProblem, EmulatorClock, MAX_CLOCK_MS, rfc3339CeilSeconds } from '../../src/emulator/clock';
-import { FaultQueues, parseFault } from '../../src/emulator/faults';
+import { describeFault, FaultQueues, isSyntheticFault, parseFault } from '../../src/emulator/faults';
 import { cutPage, pageSize, parsePageQuery } from '../../src/emulator/paging';
 import { applySettings, defaultSettings, parseSettings, settingsJson } from '../../src/emulator/settings';
 import { signJwt, verifyJwt } from '../../src/emulator/jwt';
@@ -153,4 +153,16 @@ test('settings: parse, apply, show', () => {
   expect(s.maxPageSize).toBeUndefined();
   expect(() => parseSettings({ maxPageSize: 2.5 }, 'settings')).toThrow(/^settings\.maxPageSize: invalid value 2\.5: use an integer from 1 to 5000/);
   expect(() => parseSettings([], 'settings')).toThrow(/^settings: invalid value \[\]/);
+});
+
+test('faults: reset after-handler runs the handler, combines only with delayMs and times, and is named in the log', () => {
+  const f = parseFault({ reset: 'after-handler', delayMs: 10, times: 2 }, 'f');
+  expect(f).toEqual({ reset: 'after-handler', delayMs: 10, times: 2 });
+  expect(isSyntheticFault(f)).toBe(false);
+  expect(describeFault(f)).toBe('reset=after-handler,delayMs=10');
+  for (const other of [{ status: 503 }, { body: 'x' }, { htmlBody: true }, { hang: true }, { truncateJson: true }, { trickleMs: 5 }, { oversizeBytes: 10 }, { headers: { 'Retry-After': '1' } }]) {
+    const field = Object.keys(other)[0] as string;
+    expect(() => parseFault({ reset: 'after-handler', ...other }, 'f')).toThrow(new RegExp(`^f\\.${field}: .*"reset": "after-handler" runs the real handler and sends nothing; drop "${field}"`));
+  }
+  expect(() => parseFault({ reset: 'later' }, 'f')).toThrow(/^f\.reset: invalid value "later": use "before-headers", "after-handler", "mid-body"/);
 });
