@@ -1,16 +1,51 @@
 import { parseArgs } from 'node:util';
 
 /**
- * `key-sync emulator [--port N] [--host H] [--seed FILE] [--gate-seconds N]`: starts the
- * local emulator, prints what to export, and runs until SIGINT/SIGTERM (or `signal`).
- * Top-level imports stay light: the server loads only when the command runs.
+ * `key-sync emulator [flags]`: starts the local emulator, prints what to export, and runs
+ * until SIGINT/SIGTERM (or `signal`). Top-level imports stay light: the server loads only
+ * when the command runs.
  */
 
-const USAGE = `Usage: key-sync emulator [--port N] [--host 127.0.0.1] [--seed FILE] [--gate-seconds N] [--token-ttl-seconds N]
+/** Every flag the command accepts, with its help line; parseArgs and `--help` both use it. */
+export const EMULATOR_FLAGS = {
+  port: { type: 'string', arg: 'N', help: 'Port to listen on (default 0: any free port).' },
+  host: { type: 'string', arg: 'HOST', help: 'Loopback interface to bind: 127.0.0.1 (default) or ::1.' },
+  seed: { type: 'string', arg: 'FILE', help: 'Seed JSON file: instances, keys, registrations, API keys, faults, settings (default: the built-in demo seed).' },
+  'gate-seconds': { type: 'string', arg: 'N', help: 'Period of the sync gate and of the once-per-period rotation gate (default 3600).' },
+  'token-ttl-seconds': { type: 'string', arg: 'N', help: 'Lifetime of IAM access tokens (default 3600).' },
+  'registration-ack-seconds': {
+    type: 'string',
+    arg: 'N',
+    help: 'Seconds after a rotation or accepted sync at which registrations that follow it carry the new key version (default 0: at once).',
+  },
+  'max-page-size': { type: 'string', arg: 'N', help: 'Most items per listing page whatever limit asks, 1-5000 (default: no cap).' },
+  'version-date-skew-seconds': { type: 'string', arg: 'N', help: "Seconds from a rotation's lastRotateDate to its new version's creationDate, -60 to 60 (default 0; negative as --version-date-skew-seconds=-30)." },
+  help: { type: 'boolean', short: 'h', arg: '', help: 'Print this help and exit.' },
+} as const;
+
+type FlagName = keyof typeof EMULATOR_FLAGS;
+
+function usage(): string {
+  const names = Object.keys(EMULATOR_FLAGS) as FlagName[];
+  const synopsis = names.filter((n) => n !== 'help').map((n) => `[--${n} ${EMULATOR_FLAGS[n].arg}]`);
+  const rows = names.map((n) => {
+    const f = EMULATOR_FLAGS[n];
+    const left = `  ${'short' in f ? `-${f.short}, ` : ''}--${n}${f.arg ? ` ${f.arg}` : ''}`;
+    return `${left.padEnd(34)} ${f.help}`;
+  });
+  return `Usage: key-sync emulator ${synopsis.join(' ')}
 
 Runs a local emulator of IBM Cloud IAM (/identity/token) and the Key Protect / HPCS key API
-(/api/v2/keys/...) with the sync time gate, registrations, faults and an admin API under
-/__emulator/. Binds 127.0.0.1 by default; stops on Ctrl-C (SIGINT) or SIGTERM.`;
+(/api/v2/keys/...) with the sync time gate, rotation and key versions, registrations that
+lag a rotation until acknowledged, faults and an admin API under /__emulator/ (log, clock,
+faults, state, settings, registrations/ack). Binds 127.0.0.1 by default; stops on Ctrl-C
+(SIGINT) or SIGTERM.
+
+Flags:
+${rows.join('\n')}`;
+}
+
+const USAGE = usage();
 
 /** Streams the command writes to. */
 export interface EmulatorCommandIo {
@@ -20,7 +55,7 @@ export interface EmulatorCommandIo {
 
 function intFlag(name: string, raw: string | undefined, min: number, max: number): number | string | undefined {
   if (raw === undefined) return undefined;
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+  if (!/^-?\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
     return `--${name}: invalid value '${raw}': use an integer from ${min} to ${max}`;
   }
   return Number(raw);
@@ -40,21 +75,12 @@ export async function runEmulatorCommand(argv: string[], io: EmulatorCommandIo, 
     io.stderr.write(`key-sync emulator: ${message}\n\n${USAGE}\n`);
     return 2;
   };
-  let values: { port?: string; host?: string; seed?: string; 'gate-seconds'?: string; 'token-ttl-seconds'?: string; help?: boolean };
+  let values: { [K in FlagName]?: (typeof EMULATOR_FLAGS)[K]['type'] extends 'boolean' ? boolean : string };
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        port: { type: 'string' },
-        host: { type: 'string' },
-        seed: { type: 'string' },
-        'gate-seconds': { type: 'string' },
-        'token-ttl-seconds': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
+    const options = Object.fromEntries(
+      Object.entries(EMULATOR_FLAGS).map(([name, f]) => [name, 'short' in f ? { type: f.type, short: f.short } : { type: f.type }]),
+    ) as Record<FlagName, { type: 'string' | 'boolean'; short?: string }>;
+    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }) as { values: typeof values });
   } catch (e) {
     return fail(`${(e as Error).message}`);
   }
@@ -68,6 +94,12 @@ export async function runEmulatorCommand(argv: string[], io: EmulatorCommandIo, 
   if (typeof gateSeconds === 'string') return fail(gateSeconds);
   const tokenTtlSeconds = intFlag('token-ttl-seconds', values['token-ttl-seconds'], 1, 366 * 86400);
   if (typeof tokenTtlSeconds === 'string') return fail(tokenTtlSeconds);
+  const registrationAckSeconds = intFlag('registration-ack-seconds', values['registration-ack-seconds'], 0, 366 * 86400);
+  if (typeof registrationAckSeconds === 'string') return fail(registrationAckSeconds);
+  const maxPageSize = intFlag('max-page-size', values['max-page-size'], 1, 5000);
+  if (typeof maxPageSize === 'string') return fail(maxPageSize);
+  const versionDateSkewSeconds = intFlag('version-date-skew-seconds', values['version-date-skew-seconds'], -60, 60);
+  if (typeof versionDateSkewSeconds === 'string') return fail(versionDateSkewSeconds);
 
   // Loaded lazily (CommonJS require keeps this working under ts-jest and in the esbuild bundle).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -95,6 +127,9 @@ export async function runEmulatorCommand(argv: string[], io: EmulatorCommandIo, 
       ...(port !== undefined ? { port } : {}),
       ...(gateSeconds !== undefined ? { gateSeconds } : {}),
       ...(tokenTtlSeconds !== undefined ? { tokenTtlSeconds } : {}),
+      ...(registrationAckSeconds !== undefined ? { registrationAckSeconds } : {}),
+      ...(maxPageSize !== undefined ? { maxPageSize } : {}),
+      ...(versionDateSkewSeconds !== undefined ? { versionDateSkewSeconds } : {}),
     });
   } catch (e) {
     io.stderr.write(`key-sync emulator: cannot start: ${(e as Error).message}\n`);
@@ -111,7 +146,14 @@ export async function runEmulatorCommand(argv: string[], io: EmulatorCommandIo, 
       lines.push(`    key ${k.id} name ${k.name}${aliases}${k.extractable ? ' (standard key)' : ''}`);
     }
   }
-  lines.push('', `API keys: ${seed.apiKeys.join(', ')}`, `Sync gate: ${gateSeconds ?? 3600} s; admin API: ${emulator.url}/__emulator/{log,clock,faults,state}`, '');
+  const settings = emulator.state.settings;
+  lines.push(
+    '',
+    `API keys: ${seed.apiKeys.join(', ')}`,
+    `Sync and rotation gate: ${gateSeconds ?? 3600} s; registrations acknowledge a new key version ${settings.registrationAckSeconds === 0 ? 'at once' : `after ${settings.registrationAckSeconds} s`}; listing pages ${settings.maxPageSize === undefined ? 'uncapped' : `capped at ${settings.maxPageSize} items`}`,
+    `Admin API: ${emulator.url}/__emulator/{log,clock,faults,state,settings,registrations/ack}`,
+    '',
+  );
   lines.push('Export these to point key-sync (and IBM SDKs) at the emulator:');
   lines.push(`export IBMCLOUD_API_KEY=${shellQuote(apiKey)}`);
   lines.push(`export IBMCLOUD_IAM_API_ENDPOINT=${emulator.url}`);

@@ -6,7 +6,10 @@ import { ROUTE_NAMES, type RouteName } from './routes';
  *
  * How a fault is applied (see `server.ts`):
  * 1. `delayMs` waits first, on the real timer.
- * 2. `hang` never answers; `reset: 'before-headers'` drops the connection.
+ * 2. `hang` never answers; `reset: 'before-headers'` drops the connection without running
+ *    the handler; `reset: 'after-handler'` runs the real handler (a rotation or sync
+ *    happens) and then drops the connection before any response header, as a gateway or
+ *    network failure after the service acted would.
  * 3. With `status`, `body`, `htmlBody` or `oversizeBytes`, the response is synthetic and
  *    the real handler does NOT run (a faulted sync does not move the gate). `status`
  *    defaults to 500 (200 with only `oversizeBytes`); without a body it gets a realistic
@@ -22,8 +25,12 @@ export interface Fault {
   readonly htmlBody?: boolean;
   /** Wait this long (real milliseconds) before answering. */
   readonly delayMs?: number;
-  /** Destroy the socket before any header, or after part of the body. */
-  readonly reset?: 'before-headers' | 'mid-body';
+  /**
+   * Destroy the socket: before any header without running the handler
+   * (`before-headers`), after running the real handler but before any header
+   * (`after-handler`), or after part of the body (`mid-body`).
+   */
+  readonly reset?: FaultReset;
   /** Accept the request and never answer. */
   readonly hang?: boolean;
   /** Send the body a few bytes per tick of this many milliseconds. */
@@ -35,6 +42,11 @@ export interface Fault {
   /** How many requests this fault applies to (default 1). */
   readonly times?: number;
 }
+
+/** The ways {@link Fault.reset} drops a connection. */
+export type FaultReset = 'before-headers' | 'after-handler' | 'mid-body';
+
+const RESETS: readonly FaultReset[] = ['before-headers', 'after-handler', 'mid-body'];
 
 /** Where a fault queue applies: one route or every emulated route (`'*'`). */
 export type FaultTarget = RouteName | '*';
@@ -110,12 +122,18 @@ export function parseFault(json: unknown, path: string): Fault {
     }
   }
   if (json.reset !== undefined) {
-    if (json.reset !== 'before-headers' && json.reset !== 'mid-body') fail(`${path}.reset`, json.reset, 'use "before-headers" or "mid-body"');
-    f.reset = json.reset;
+    if (!(RESETS as readonly unknown[]).includes(json.reset)) fail(`${path}.reset`, json.reset, `use ${RESETS.map((r) => `"${r}"`).join(', ')}`);
+    f.reset = json.reset as FaultReset;
   }
   if (json.delayMs !== undefined) f.delayMs = nonNegativeInt(json.delayMs, `${path}.delayMs`, 600_000);
   if (json.trickleMs !== undefined) f.trickleMs = nonNegativeInt(json.trickleMs, `${path}.trickleMs`, 60_000);
   if (json.oversizeBytes !== undefined) f.oversizeBytes = nonNegativeInt(json.oversizeBytes, `${path}.oversizeBytes`, MAX_OVERSIZE_BYTES);
+  if (f.reset === 'after-handler') {
+    // the point of it is that the real handler runs and nothing of its answer is sent
+    for (const other of ['status', 'body', 'htmlBody', 'oversizeBytes', 'hang', 'truncateJson', 'trickleMs', 'headers'] as const) {
+      if (json[other] !== undefined) fail(`${path}.${other}`, json[other], `"reset": "after-handler" runs the real handler and sends nothing; drop "${other}" (only delayMs and times combine with it)`);
+    }
+  }
   if (json.times !== undefined) {
     const t = json.times;
     if (typeof t !== 'number' || !Number.isInteger(t) || t < 1 || t > 1_000_000) fail(`${path}.times`, t, 'use an integer of at least 1');

@@ -1,5 +1,7 @@
 import type { TokenIssuer } from './iam';
+import { cutPage, pageSize, parseBool, parsePageQuery, type QueryError } from './paging';
 import { applyRegistrationQuery, isQueryError, parseRegistrationQuery } from './registrations-query';
+import { parseRotateBody } from './rotate-body';
 import { emptyReply, jsonReply, kmsError, type Reply } from './reply';
 import type { KeyAction, RouteName } from './routes';
 import type { EmulatorState, KeyRecord, RegistrationRecord } from './state';
@@ -17,11 +19,14 @@ export interface KmsRequest {
   /** Lower-case header names. */
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly query: URLSearchParams;
+  /** The request body (read by rotate only). */
+  readonly body?: Buffer;
   readonly now: number;
 }
 
 const KEY_TYPE = 'application/vnd.ibm.kms.key+json';
 const REGISTRATION_TYPE = 'application/vnd.ibm.kms.registration+json';
+const KEY_VERSION_TYPE = 'application/vnd.ibm.kms.key_version+json';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** RFC 3339 UTC without fractional seconds, as the service prints dates. */
@@ -45,7 +50,7 @@ export function keyResource(k: KeyRecord): Record<string, unknown> {
     state: k.state,
     crn: k.crn,
     extractable: k.extractable,
-    imported: false,
+    imported: k.imported,
     keyRingID: k.keyRingID,
     algorithmType: 'AES',
     algorithmMetadata: { bitLength: '256', mode: 'CBC_PAD' },
@@ -61,7 +66,10 @@ export function keyResource(k: KeyRecord): Record<string, unknown> {
   return r;
 }
 
-function registrationResource(r: RegistrationRecord & { readonly key: KeyRecord }): Record<string, unknown> {
+function registrationResource(state: EmulatorState, r: RegistrationRecord & { readonly key: KeyRecord }): Record<string, unknown> {
+  // the version protecting THIS resource, which lags the key's after a rotation until the
+  // resource acknowledges it
+  const v = state.registrationVersion(r.key, r);
   return {
     keyId: r.keyId,
     keyName: r.key.name,
@@ -72,7 +80,7 @@ function registrationResource(r: RegistrationRecord & { readonly key: KeyRecord 
     lastUpdated: isoSeconds(r.lastUpdated),
     description: r.description,
     preventKeyDeletion: r.preventKeyDeletion,
-    keyVersion: { id: r.key.keyVersion.id, creationDate: isoSeconds(r.key.keyVersion.creationDate) },
+    keyVersion: { id: v.id, creationDate: isoSeconds(v.creationDate) },
   };
 }
 
@@ -127,7 +135,7 @@ export function handleKms(req: KmsRequest, state: EmulatorState, tokens: TokenIs
     });
   }
 
-  if (req.route === 'registrations.all') return listRegistrations(req, state.registrationsOf(instance, ring));
+  if (req.route === 'registrations.all') return listRegistrations(req, state, state.registrationsOf(instance, req.now, ring));
 
   const ref = req.keyRef ?? '';
   const key = state.findKey(instance, ref);
@@ -151,15 +159,20 @@ export function handleKms(req: KmsRequest, state: EmulatorState, tokens: TokenIs
       return keyReply(key);
     case 'keys.sync':
     case 'keys.action': {
-      const outcome = req.route === 'keys.sync' ? state.sync(key, req.now) : state.action(key, req.action ?? 'rotate', req.now);
+      const action = req.action ?? 'rotate';
+      const outcome =
+        req.route === 'keys.sync' ? state.sync(key, req.now) : state.action(key, action, req.now, action === 'rotate' ? parseRotateBody(req.body) : undefined);
       if (!outcome.ok) {
-        return kmsError(outcome.status, outcome.code, outcome.message, { summary: outcome.summary, target: { type: 'field', name: 'id' } });
+        const field = outcome.code === 'KEY_PAYLOAD_REQ_ERR' ? 'payload' : 'id';
+        return kmsError(outcome.status, outcome.code, outcome.message, { summary: outcome.summary, target: { type: 'field', name: field } });
       }
       if (req.route === 'keys.action' && /return=representation/i.test(header(req, 'prefer') ?? '')) return keyReply(key);
       return emptyReply(204);
     }
+    case 'keys.versions':
+      return listVersions(req, state, key);
     case 'registrations.key':
-      return listRegistrations(req, key.registrations.map((r) => ({ ...r, key })));
+      return listRegistrations(req, state, state.registrationsOfKey(key, req.now));
   }
 }
 
@@ -167,16 +180,42 @@ function keyReply(key: KeyRecord): Reply {
   return jsonReply(200, { metadata: { collectionType: KEY_TYPE, collectionTotal: 1 }, resources: [keyResource(key)] });
 }
 
-function listRegistrations(req: KmsRequest, items: Iterable<RegistrationRecord & { readonly key: KeyRecord }>): Reply {
+function queryError(q: QueryError): Reply {
+  return kmsError(400, 'INVALID_QUERY_PARAM_ERR', q.message, {
+    summary: 'Bad query parameter. Please see "reasons" for more details.',
+    target: { type: 'query_param', name: q.parameter },
+  });
+}
+
+function listRegistrations(req: KmsRequest, state: EmulatorState, items: Iterable<RegistrationRecord & { readonly key: KeyRecord }>): Reply {
   const q = parseRegistrationQuery(req.query);
-  if (isQueryError(q)) {
-    return kmsError(400, 'INVALID_QUERY_PARAM_ERR', q.message, {
-      summary: 'Bad query parameter. Please see "reasons" for more details.',
-      target: { type: 'query_param', name: q.parameter },
-    });
-  }
-  const { page, total } = applyRegistrationQuery(items, q);
+  if (isQueryError(q)) return queryError(q);
+  const { page, total } = applyRegistrationQuery(items, q, state.settings.maxPageSize);
   const metadata: Record<string, unknown> = { collectionType: REGISTRATION_TYPE, collectionTotal: page.length };
   if (q.totalCount) metadata.totalCount = total;
-  return jsonReply(200, { metadata, resources: page.map(registrationResource) });
+  return jsonReply(200, { metadata, resources: page.map((r) => registrationResource(state, r)) });
+}
+
+/** `GET /api/v2/keys/{id}/versions`: newest first, paged like the other listings. */
+function listVersions(req: KmsRequest, state: EmulatorState, key: KeyRecord): Reply {
+  const q = parsePageQuery(req.query);
+  if (isQueryError(q)) return queryError(q);
+  const rawAll = req.query.get('allKeyStates');
+  const allKeyStates = rawAll === null ? false : parseBool(rawAll);
+  if (allKeyStates === undefined) return queryError({ parameter: 'allKeyStates', message: "The query parameter 'allKeyStates' must be true or false" });
+  // IBM's clients send allKeyStates to list the versions of a key in any state; the
+  // emulator answers a destroyed key's versions only then (410 otherwise, as its read)
+  if (key.state === 5 && !allKeyStates) {
+    return kmsError(410, 'KEY_DELETED_ERR', 'Key has already been deleted; list its versions with allKeyStates=true', {
+      summary: 'Key has been deleted.',
+      target: { type: 'field', name: 'id' },
+    });
+  }
+  const newestFirst = function* (): Iterable<{ id: string; creationDate: number }> {
+    for (let i = key.versions.length - 1; i >= 0; i--) yield key.versions[i] as { id: string; creationDate: number };
+  };
+  const { page, total } = cutPage(newestFirst(), q.offset, pageSize(q.limit, state.settings.maxPageSize));
+  const metadata: Record<string, unknown> = { collectionType: KEY_VERSION_TYPE, collectionTotal: page.length };
+  if (q.totalCount) metadata.totalCount = total;
+  return jsonReply(200, { metadata, resources: page.map((v) => ({ id: v.id, creationDate: isoSeconds(v.creationDate) })) });
 }

@@ -24,6 +24,11 @@ export interface RequestLogEntry {
   readonly bodyBytes: number;
   /** The injected fault, described, if one was used. */
   readonly fault?: string;
+  /**
+   * Status the real handler produced but never sent, because a fault (`reset:
+   * 'after-handler'`) dropped the connection: e.g. 204 for a rotation the client never saw.
+   */
+  readonly handledStatus?: number;
   /** Real milliseconds from arrival to the end of the exchange. */
   readonly durationMs: number;
 }

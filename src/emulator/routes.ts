@@ -10,6 +10,7 @@ export type RouteName =
   | 'keys.get'
   | 'keys.metadata'
   | 'keys.action'
+  | 'keys.versions'
   | 'registrations.key'
   | 'registrations.all';
 
@@ -20,6 +21,7 @@ export const ROUTE_NAMES: readonly RouteName[] = [
   'keys.get',
   'keys.metadata',
   'keys.action',
+  'keys.versions',
   'registrations.key',
   'registrations.all',
 ];
@@ -107,6 +109,9 @@ export function matchRoute(method: string, path: string, query: URLSearchParams)
     }
   } else if (second === 'metadata' && third === undefined) {
     route = 'keys.metadata';
+    allow = 'GET';
+  } else if (second === 'versions' && third === undefined) {
+    route = 'keys.versions';
     allow = 'GET';
   } else if (second === 'registrations' && third === undefined) {
     route = 'registrations.key';

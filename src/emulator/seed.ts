@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseFaultTarget, parseFaults, type Fault, type FaultTarget } from './faults';
+import { CATCH_UP_MODES, type CatchUp } from './registration-catch-up';
+import { parseSettings, type EmulatorSettingsInput } from './settings';
 
 /**
  * What the emulator starts with: instances, root keys, registrations, API keys and
@@ -15,6 +17,14 @@ export interface SeedInstance {
 
 /** Key states of the real service: 0 pre-activation, 1 active, 2 suspended, 3 deactivated, 5 destroyed. */
 export type KeyState = 0 | 1 | 2 | 3 | 5;
+
+/** One version of a key's material. */
+export interface SeedKeyVersion {
+  /** A UUID. */
+  readonly id: string;
+  /** RFC 3339. */
+  readonly creationDate: string;
+}
 
 /** A key. Omitted fields get defaults: ring `default`, state 1, `extractable: false` (a root key). */
 export interface SeedKey {
@@ -34,8 +44,23 @@ export interface SeedKey {
   readonly lastSyncDate?: string;
   /** RFC 3339: last lifecycle action (rotate, enable, disable...). */
   readonly lastLifecycleActionDate?: string;
-  /** RFC 3339: last rotation. */
+  /**
+   * RFC 3339: last rotation (gates the next one for an hour). Default: the last of
+   * `versions` when there are two or more, else none (never rotated).
+   */
   readonly lastRotateDate?: string;
+  /**
+   * `true`: the key was created from key material the user supplied, so rotating it needs
+   * new material in the body (a rotation without it is refused with 400).
+   * @default false
+   */
+  readonly imported?: boolean;
+  /**
+   * The key's version history, oldest first; the last is the current `keyVersion`.
+   * Default: one version whose id is the key id, created with the key (plus one created at
+   * `lastRotateDate` when that is given).
+   */
+  readonly versions?: readonly SeedKeyVersion[];
 }
 
 /** A registration (associated resource) of a key. */
@@ -47,6 +72,18 @@ export interface SeedRegistration {
   readonly preventKeyDeletion?: boolean;
   readonly createdBy?: string;
   readonly creationDate?: string;
+  /**
+   * Id of the key version protecting this resource: one of the key's `versions` (or the
+   * key id, its first version). Default: the key's current version.
+   */
+  readonly keyVersionId?: string;
+  /**
+   * How this registration follows rotations: `auto` (after each rotation or accepted sync,
+   * `registrationAckSeconds` later), `on-sync` (only after an accepted sync) or `never`
+   * (only the admin acknowledgement moves it).
+   * @default 'auto'
+   */
+  readonly catchUp?: CatchUp;
 }
 
 /** Everything the emulator is seeded with. */
@@ -58,6 +95,8 @@ export interface Seed {
   readonly apiKeys: readonly string[];
   /** Faults queued at start, per route (or `'*'`). */
   readonly faults?: Readonly<Partial<Record<FaultTarget, readonly Fault[]>>>;
+  /** Settings at start (`maxPageSize`, `registrationAckSeconds`, `versionDateSkewSeconds`); options override them. */
+  readonly settings?: EmulatorSettingsInput;
 }
 
 /** The demo API key of {@link DEFAULT_SEED}. */
@@ -182,7 +221,7 @@ export function parseSeed(json: unknown, source: string): Seed {
 
   if (!isObject(json)) err('$', json, 'a seed is a JSON object with "instances", "keys", "registrations" and "apiKeys"');
   const root = json as Record<string, unknown>;
-  known(root, '$', ['instances', 'keys', 'registrations', 'apiKeys', 'faults', '$schema', 'comment']);
+  known(root, '$', ['instances', 'keys', 'registrations', 'apiKeys', 'faults', 'settings', '$schema', 'comment']);
 
   const instances: SeedInstance[] = [];
   const instanceIds = new Set<string>();
@@ -203,11 +242,12 @@ export function parseSeed(json: unknown, source: string): Seed {
   const keys: SeedKey[] = [];
   const keyIds = new Map<string, string>(); // id/alias (lowercased for ids) -> instance
   const refs = new Map<string, string>(); // `${instance}/${idOrAlias}` and bare id -> key id
+  const versionIds = new Map<string, { ids: Set<string>; path: string }>(); // key id (lowercase) -> its version ids
   array(root.keys, '$.keys', 'use an array of key objects').forEach((raw, i) => {
     const p = `$.keys[${i}]`;
     if (!isObject(raw)) err(p, raw, 'use an object {"id", "instanceId", "name", "aliases"}');
     const o = raw as Record<string, unknown>;
-    known(o, p, ['id', 'instanceId', 'name', 'aliases', 'keyRingID', 'state', 'extractable', 'description', 'createdBy', 'creationDate', 'lastSyncDate', 'lastLifecycleActionDate', 'lastRotateDate']);
+    known(o, p, ['id', 'instanceId', 'name', 'aliases', 'keyRingID', 'state', 'extractable', 'imported', 'description', 'createdBy', 'creationDate', 'lastSyncDate', 'lastLifecycleActionDate', 'lastRotateDate', 'versions']);
     const id = str(o, p, 'id', UUID, 'use the key id, a UUID such as "4a1e9c37-8d2b-4f60-b5a3-2c7d9e1f0b84"');
     if (keyIds.has(id.toLowerCase())) err(`${p}.id`, id, 'key ids must be unique; remove the duplicate');
     const instanceId = str(o, p, 'instanceId', UUID, 'use the id of an instance in "instances"');
@@ -242,10 +282,37 @@ export function parseSeed(json: unknown, source: string): Seed {
     if (description !== undefined) key.description = description;
     const createdBy = optStr(o, p, 'createdBy');
     if (createdBy !== undefined) key.createdBy = createdBy;
+    if (o.imported !== undefined) {
+      if (typeof o.imported !== 'boolean') err(`${p}.imported`, o.imported, 'use true for a key created from your own key material, false for one the service generated');
+      key.imported = o.imported as boolean;
+    }
     for (const f of ['creationDate', 'lastSyncDate', 'lastLifecycleActionDate', 'lastRotateDate'] as const) {
       const d = optDate(o, p, f);
       if (d !== undefined) key[f] = d;
     }
+    const ids = new Set<string>([id.toLowerCase()]);
+    if (o.versions !== undefined) {
+      const fix = 'use an array of {"id": "<uuid>", "creationDate": "<RFC 3339>"}, oldest first; the last is the current version';
+      const list = array(o.versions, `${p}.versions`, fix);
+      if (list.length === 0 || list.length > 10_000) err(`${p}.versions`, o.versions, `${fix} (1 to 10000 of them)`);
+      ids.clear();
+      let previous = -Infinity;
+      key.versions = list.map((raw, j) => {
+        const vp = `${p}.versions[${j}]`;
+        if (!isObject(raw)) err(vp, raw, fix);
+        const v = raw as Record<string, unknown>;
+        known(v, vp, ['id', 'creationDate']);
+        const vid = str(v, vp, 'id', UUID, 'use a UUID such as "3f0b2c9e-8a7d-4e61-b5c4-0d9e8f7a6b5c"');
+        if (ids.has(vid.toLowerCase())) err(`${vp}.id`, vid, 'version ids must be unique within a key; remove the duplicate');
+        ids.add(vid.toLowerCase());
+        const date = optDate(v, vp, 'creationDate');
+        if (date === undefined) err(`${vp}.creationDate`, undefined, 'use an RFC 3339 time such as "2026-01-31T12:00:00Z"');
+        if (Date.parse(date as string) < previous) err(`${vp}.creationDate`, date, 'list versions oldest first: each creationDate at or after the previous one');
+        previous = Date.parse(date as string);
+        return { id: vid, creationDate: date as string };
+      });
+    }
+    versionIds.set(id.toLowerCase(), { ids, path: `${p}.versions` });
     keys.push(key);
   });
 
@@ -256,7 +323,7 @@ export function parseSeed(json: unknown, source: string): Seed {
       const p = `$.registrations[${i}]`;
       if (!isObject(raw)) err(p, raw, 'use an object {"keyId": "<key id>", "resourceCrn": "crn:v1:..."}');
       const o = raw as Record<string, unknown>;
-      known(o, p, ['keyId', 'resourceCrn', 'description', 'preventKeyDeletion', 'createdBy', 'creationDate']);
+      known(o, p, ['keyId', 'resourceCrn', 'description', 'preventKeyDeletion', 'createdBy', 'creationDate', 'keyVersionId', 'catchUp']);
       const keyRef = str(o, p, 'keyId', undefined, 'use the id of a key in "keys"');
       const keyId = refs.get(keyRef.toLowerCase()) ?? [...instanceIds].map((inst) => refs.get(`${inst}/${keyRef}`)).find((x) => x !== undefined);
       if (keyId === undefined) err(`${p}.keyId`, keyRef, 'no key with this id or alias in "keys"; add the key or fix the id');
@@ -278,6 +345,20 @@ export function parseSeed(json: unknown, source: string): Seed {
       if (createdBy !== undefined) reg.createdBy = createdBy;
       const creationDate = optDate(o, p, 'creationDate');
       if (creationDate !== undefined) reg.creationDate = creationDate;
+      if (o.keyVersionId !== undefined) {
+        const history = versionIds.get((keyId as string).toLowerCase());
+        const vid = o.keyVersionId;
+        if (typeof vid !== 'string' || !history?.ids.has(vid.toLowerCase())) {
+          err(`${p}.keyVersionId`, vid, `no version with this id in the key's versions; use one listed in ${history?.path ?? '"versions"'} (without "versions", only the key id, its first version)`);
+        }
+        reg.keyVersionId = vid as string;
+      }
+      if (o.catchUp !== undefined) {
+        if (!(CATCH_UP_MODES as readonly unknown[]).includes(o.catchUp)) {
+          err(`${p}.catchUp`, o.catchUp, 'use "auto" (follows rotations and syncs), "on-sync" (only syncs) or "never" (only the admin acknowledgement)');
+        }
+        reg.catchUp = o.catchUp as CatchUp;
+      }
       registrations.push(reg);
     });
   }
@@ -302,8 +383,18 @@ export function parseSeed(json: unknown, source: string): Seed {
     }
   }
 
+  let settings: EmulatorSettingsInput | undefined;
+  if (root.settings !== undefined) {
+    try {
+      settings = parseSettings(root.settings, '$.settings');
+    } catch (e) {
+      throw new Error(`${source}: ${(e as Error).message}`);
+    }
+  }
+
   const seed: { -readonly [K in keyof Seed]: Seed[K] } = { instances, keys, registrations, apiKeys };
   if (faults) seed.faults = faults;
+  if (settings) seed.settings = settings;
   return seed;
 }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { handleAdmin } from './admin';
-import { EmulatorClock } from './clock';
+import { clockRangeProblem, EmulatorClock } from './clock';
 import { describeFault, FaultQueues, isSyntheticFault, type Fault, type FaultTarget } from './faults';
 import { TokenIssuer } from './iam';
 import { handleKms } from './kms-api';
@@ -10,6 +10,7 @@ import { genericIamError, genericKmsError, htmlPage, jsonReply, kmsError, type R
 import { cleanLogValue, redactPath, RequestLog, type RequestLogEntry } from './request-log';
 import { matchRoute, type KeyAction, type RouteName } from './routes';
 import { DEFAULT_SEED, parseSeed, type Seed } from './seed';
+import { applySettings, defaultSettings, parseSettings } from './settings';
 import { EmulatorState } from './state';
 
 export type { Fault, FaultTarget } from './faults';
@@ -40,6 +41,24 @@ export interface EmulatorOptions {
    * tests of the `IBMCLOUD_IAM_TOKEN` path. Redacted from the request log like API keys.
    */
   readonly staticTokens?: readonly string[];
+  /**
+   * Seconds after a rotation (or an accepted sync) at which registrations that follow it
+   * carry the key's new version; overrides the seed's `settings`.
+   * @default 0 (at once)
+   */
+  readonly registrationAckSeconds?: number;
+  /**
+   * Most items any listing page holds, whatever `limit` asks (as a gateway may cut pages);
+   * overrides the seed's `settings`.
+   * @default no cap
+   */
+  readonly maxPageSize?: number;
+  /**
+   * Seconds between a rotation's `lastRotateDate` and its new version's `creationDate`
+   * (-60 to 60; the real service's two dates can differ); overrides the seed's `settings`.
+   * @default 0
+   */
+  readonly versionDateSkewSeconds?: number;
 }
 
 /** A running emulator. */
@@ -79,6 +98,14 @@ function checkOptions(o: EmulatorOptions): void {
       throw new RangeError(`${name}: invalid value ${String(v)}: use a number of seconds from 0 to ${366 * 86400}`);
     }
   }
+  if (o.now !== undefined) {
+    const ms = typeof o.now === 'number' ? o.now : o.now.getTime();
+    const problem = clockRangeProblem(ms);
+    if (problem !== undefined) throw new RangeError(`now: invalid value ${String(o.now)} (${problem}): use a time from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z`);
+  }
+  const given: Record<string, unknown> = {};
+  for (const k of ['registrationAckSeconds', 'maxPageSize', 'versionDateSkewSeconds'] as const) if (o[k] !== undefined) given[k] = o[k];
+  parseSettings(given, 'options'); // throws naming options.<field>, the value and the fix
   const host = o.host ?? '127.0.0.1';
   if (!isLoopbackHost(host) && !o.allowRemote) {
     throw new Error(`host: refusing to bind '${host}': the emulator accepts any request and must stay on loopback; use 127.0.0.1 or ::1 (or set allowRemote)`);
@@ -94,7 +121,15 @@ interface Exchange {
   correlationId?: string;
   bodyBytes: number;
   fault?: string;
+  /** Status the real handler produced when a fault kept it from being sent. */
+  handledStatus?: number;
   logged: boolean;
+}
+
+/** ISO time of `ms`, or of the real clock if `ms` cannot be printed (never throws). */
+function isoOrNow(ms: number): string {
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? new Date().toISOString() : d.toISOString();
 }
 
 function headerValue(req: IncomingMessage, name: string): string | undefined {
@@ -146,7 +181,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   checkOptions(options);
   const seed = parseSeed(options.seed ?? DEFAULT_SEED, 'seed');
   const clock = new EmulatorClock(options.now);
-  const state = new EmulatorState(seed, clock.now(), options.gateSeconds ?? 3600);
+  const settings = defaultSettings();
+  if (seed.settings) applySettings(settings, seed.settings);
+  applySettings(settings, {
+    ...(options.registrationAckSeconds !== undefined ? { registrationAckSeconds: options.registrationAckSeconds } : {}),
+    ...(options.maxPageSize !== undefined ? { maxPageSize: options.maxPageSize } : {}),
+    ...(options.versionDateSkewSeconds !== undefined ? { versionDateSkewSeconds: options.versionDateSkewSeconds } : {}),
+  });
+  const state = new EmulatorState(seed, clock.now(), options.gateSeconds ?? 3600, settings);
   const faults = new FaultQueues();
   for (const [target, list] of Object.entries(seed.faults ?? {})) faults.add(target as FaultTarget, list ?? []);
   const requestLog = new RequestLog();
@@ -160,10 +202,38 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const timers = new Set<NodeJS.Timeout>();
   let closing = false;
 
-  const later = (ms: number, fn: () => void): void => {
+  /**
+   * Answers 500 for an exception in a handler (or drops the connection if the answer has
+   * started), so that no request can take the server process down.
+   */
+  const internalError = (x: Exchange, e: unknown): void => {
+    try {
+      if (x.res.headersSent || x.res.destroyed) {
+        x.req.socket.destroy();
+        return;
+      }
+      x.correlationId ??= correlationIdFor(x.req);
+      const message = e instanceof Error ? e.message : String(e);
+      send(x, kmsError(500, 'INTERNAL_SERVER_ERR', `The emulator failed to handle the request: ${cleanLogValue(message, secrets)?.slice(0, 200) ?? ''}`));
+    } catch {
+      x.req.socket.destroy();
+    }
+  };
+
+  /** Runs `fn` for exchange `x`; an exception becomes a 500 instead of an uncaught error. */
+  const guard = (x: Exchange, fn: () => void): void => {
+    try {
+      fn();
+    } catch (e) {
+      internalError(x, e);
+    }
+  };
+
+  /** Runs `fn` for `x` after `ms` real milliseconds (cancelled by close()). */
+  const later = (x: Exchange, ms: number, fn: () => void): void => {
     const t = setTimeout(() => {
       timers.delete(t);
-      fn();
+      guard(x, fn);
     }, ms);
     timers.add(t);
   };
@@ -171,6 +241,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const finish = (x: Exchange): void => {
     if (x.logged) return;
     x.logged = true;
+    try {
+      log(x);
+    } catch {
+      // a log entry that cannot be built is dropped; the exchange itself is over
+    }
+  };
+
+  const log = (x: Exchange): void => {
     const entry: { -readonly [K in keyof RequestLogEntry]: RequestLogEntry[K] } = {
       time: x.time,
       method: (x.req.method ?? '').slice(0, 20),
@@ -188,6 +266,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     const ct = cleanLogValue(headerValue(x.req, 'content-type'), secrets);
     if (ct !== undefined) entry.contentType = ct;
     if (x.fault !== undefined) entry.fault = x.fault;
+    if (x.handledStatus !== undefined) entry.handledStatus = x.handledStatus;
     requestLog.add(entry);
   };
 
@@ -210,7 +289,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     if (noBody || !body) {
       if (fault?.reset === 'mid-body') {
         res.flushHeaders();
-        later(5, () => x.req.socket.destroy());
+        later(x, 5, () => x.req.socket.destroy());
         return;
       }
       res.end();
@@ -219,7 +298,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     res.setHeader('content-length', String(body.length));
     if (fault?.reset === 'mid-body') {
       res.write(body.subarray(0, Math.max(1, Math.floor(body.length / 2))));
-      later(5, () => x.req.socket.destroy());
+      later(x, 5, () => x.req.socket.destroy());
       return;
     }
     if (fault?.trickleMs !== undefined && fault.trickleMs > 0) {
@@ -232,11 +311,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
         if (offset >= body.length) res.end(next);
         else {
           res.write(next);
-          later(fault.trickleMs ?? 1, tick);
+          later(x, fault.trickleMs ?? 1, tick);
         }
       };
       res.flushHeaders();
-      later(fault.trickleMs, tick);
+      later(x, fault.trickleMs, tick);
       return;
     }
     res.end(body);
@@ -249,6 +328,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       route: match.route,
       headers: x.req.headers,
       query,
+      body,
       now: clock.now(),
       ...(match.keyRef !== undefined ? { keyRef: match.keyRef } : {}),
       ...(match.action !== undefined ? { action: match.action } : {}),
@@ -309,44 +389,47 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
         x.req.socket.destroy();
         return;
       }
+      if (fault.reset === 'after-handler') {
+        // the handler's effect stands (e.g. the key is rotated) but the client sees only a reset
+        x.handledStatus = handleRoute(x, match, parsed.searchParams, body).status;
+        x.req.socket.destroy();
+        return;
+      }
       const reply = isSyntheticFault(fault) ? syntheticReply(match.route, fault) : handleRoute(x, match, parsed.searchParams, body);
       send(x, reply, fault);
     };
-    if (fault.delayMs !== undefined && fault.delayMs > 0) later(fault.delayMs, act);
+    if (fault.delayMs !== undefined && fault.delayMs > 0) later(x, fault.delayMs, act);
     else act();
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    const x: Exchange = { req, res, started: Date.now(), time: new Date(clock.now()).toISOString(), route: 'unknown', bodyBytes: 0, logged: false };
+    const x: Exchange = { req, res, started: Date.now(), time: isoOrNow(clock.now()), route: 'unknown', bodyBytes: 0, logged: false };
     res.on('finish', () => finish(x));
     res.on('close', () => finish(x));
     req.on('error', () => undefined);
     res.on('error', () => undefined);
     const chunks: Buffer[] = [];
     let tooLarge = false;
-    req.on('data', (chunk: Buffer) => {
-      x.bodyBytes += chunk.length;
-      if (x.bodyBytes > MAX_BODY_BYTES) {
-        if (!tooLarge) {
-          tooLarge = true;
-          chunks.length = 0;
-          x.correlationId = correlationIdFor(req);
-          res.setHeader('connection', 'close');
-          send(x, kmsError(413, 'BODY_TOO_LARGE_ERR', `The request body is larger than ${MAX_BODY_BYTES} bytes`));
-          req.resume();
+    req.on('data', (chunk: Buffer) =>
+      guard(x, () => {
+        x.bodyBytes += chunk.length;
+        if (x.bodyBytes > MAX_BODY_BYTES) {
+          if (!tooLarge) {
+            tooLarge = true;
+            chunks.length = 0;
+            x.correlationId = correlationIdFor(req);
+            res.setHeader('connection', 'close');
+            send(x, kmsError(413, 'BODY_TOO_LARGE_ERR', `The request body is larger than ${MAX_BODY_BYTES} bytes`));
+            req.resume();
+          }
+          return;
         }
-        return;
-      }
-      chunks.push(chunk);
-    });
+        chunks.push(chunk);
+      }),
+    );
     req.on('end', () => {
       if (tooLarge) return;
-      try {
-        dispatch(x, Buffer.concat(chunks));
-      } catch (e) {
-        x.correlationId ??= correlationIdFor(req);
-        send(x, kmsError(500, 'INTERNAL_SERVER_ERR', `The emulator failed to handle the request: ${(e as Error).message.slice(0, 200)}`));
-      }
+      guard(x, () => dispatch(x, Buffer.concat(chunks)));
     });
   };
 
@@ -367,6 +450,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => {
       server.off('error', reject);
+      // later server errors (e.g. out of file descriptors) must not be unhandled events
+      server.on('error', () => undefined);
       resolve();
     });
   });

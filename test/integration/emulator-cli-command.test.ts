@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { runEmulatorCommand } from '../../src/emulator/cli-command';
+import { EMULATOR_FLAGS, runEmulatorCommand } from '../../src/emulator/cli-command';
 import { call, kms, PAYMENTS_KEY, token } from './emulator-helpers';
 
 function capture(): { stream: PassThrough; text: () => string } {
@@ -83,6 +83,11 @@ test.each<[string[], RegExp]>([
   [['--port', 'abc'], /--port: invalid value 'abc': use an integer from 0 to 65535/],
   [['--port', '70000'], /--port: invalid value '70000'/],
   [['--gate-seconds', '-5'], /--gate-seconds/],
+  [['--gate-seconds=-5'], /--gate-seconds: invalid value '-5': use an integer from 0/],
+  [['--registration-ack-seconds', 'soon'], /--registration-ack-seconds: invalid value 'soon': use an integer from 0 to 31622400/],
+  [['--max-page-size', '0'], /--max-page-size: invalid value '0': use an integer from 1 to 5000/],
+  [['--max-page-size', '5001'], /--max-page-size: invalid value '5001'/],
+  [['--version-date-skew-seconds=61'], /--version-date-skew-seconds: invalid value '61': use an integer from -60 to 60/],
   [['--host', '0.0.0.0'], /--host: refusing '0.0.0.0'.*127\.0\.0\.1/],
   [['--nope'], /Unknown option '--nope'/],
   [['positional'], /positional/i],
@@ -104,10 +109,34 @@ test('a bad seed file -> 2 naming the field and the fix', async () => {
   expect(err.text()).toMatch(/bad\.json: \$\.instances\[0\]\.id: invalid value "nope": use the instance GUID/);
 });
 
-test('--help -> 0', async () => {
+test('--help -> 0 and lists every flag the command accepts, with its help line', async () => {
   const out = capture();
   await expect(runEmulatorCommand(['--help'], { stdout: out.stream, stderr: capture().stream })).resolves.toBe(0);
-  expect(out.text()).toContain('Usage: key-sync emulator');
+  const text = out.text();
+  expect(text).toContain('Usage: key-sync emulator');
+  const flags = Object.keys(EMULATOR_FLAGS);
+  expect(flags).toEqual(expect.arrayContaining(['port', 'host', 'seed', 'gate-seconds', 'token-ttl-seconds', 'registration-ack-seconds', 'max-page-size', 'version-date-skew-seconds', 'help']));
+  for (const flag of flags) {
+    expect(text).toMatch(new RegExp(`^  (-h, )?--${flag}\\b.* \\S`, 'm'));
+    // and each listed flag is accepted (none is only documented)
+    const argv = flag === 'help' ? ['--help'] : flag === 'host' ? ['--host', '127.0.0.1', '--help'] : flag === 'seed' ? ['--help'] : [`--${flag}`, '1', '--help'];
+    await expect(runEmulatorCommand(argv, { stdout: capture().stream, stderr: capture().stream })).resolves.toBe(0);
+  }
+  // every --flag the help mentions is a real one
+  for (const m of text.matchAll(/--([a-z][a-z-]+)/g)) expect(flags).toContain(m[1]);
+});
+
+test('--registration-ack-seconds, --max-page-size, --version-date-skew-seconds take effect and are printed', async () => {
+  const out = capture();
+  const ac = new AbortController();
+  const done = runEmulatorCommand(['--registration-ack-seconds', '90', '--max-page-size', '25', '--version-date-skew-seconds=-30'], { stdout: out.stream, stderr: capture().stream }, ac.signal);
+  await waitFor(() => out.text().includes('Ctrl-C'));
+  expect(out.text()).toContain('registrations acknowledge a new key version after 90 s; listing pages capped at 25 items');
+  expect(out.text()).toMatch(/__emulator\/\{log,clock,faults,state,settings,registrations\/ack\}/);
+  const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out.text())?.[1] as string;
+  expect((await call(url, 'GET', '/__emulator/settings')).json).toEqual({ maxPageSize: 25, registrationAckSeconds: 90, versionDateSkewSeconds: -30 });
+  ac.abort();
+  await expect(done).resolves.toBe(0);
 });
 
 test('an already-aborted signal starts and stops at once', async () => {

@@ -178,3 +178,56 @@ test('faults from the seed are queued at start', async () => {
     await seeded.close();
   }
 });
+
+describe('reset after the handler: the service acted, the client saw only a reset', () => {
+  const ROTATE = `/api/v2/keys/${PAYMENTS_KEY}/actions/rotate`;
+
+  test('a rotation is applied exactly once; the retry meets the rotation gate', async () => {
+    emu.injectFaults('keys.action', [{ reset: 'after-handler' }]);
+    const before = emu.state.keys.get(PAYMENTS_KEY)?.keyVersion.id;
+    await expect(kms(emu.url, tok, 'POST', ROTATE)).rejects.toThrow();
+    const entry = emu.log().at(-1);
+    expect(entry).toMatchObject({ route: 'keys.action', status: 0, handledStatus: 204, fault: 'reset=after-handler' });
+    const retry = await kms(emu.url, tok, 'POST', ROTATE);
+    expect(retry.status).toBe(409);
+    expect(retry.json.resources[0].reasons[0].code).toBe('KEY_ROTATION_NOT_PERMITTED');
+    const versions = await kms(emu.url, tok, 'GET', `/api/v2/keys/${PAYMENTS_KEY}/versions?totalCount=true`);
+    expect(versions.json.metadata.totalCount).toBe(2);
+    const key = (await kms(emu.url, tok, 'GET', GET)).json.resources[0];
+    expect(key.keyVersion.id).not.toBe(before);
+    expect(key.lastRotateDate).toBe('2026-11-28T20:00:00Z');
+    expect(versions.json.resources[0].id).toBe(key.keyVersion.id);
+  });
+
+  test('a refused action is reset too (the handler answered 409, nothing changed)', async () => {
+    expect((await kms(emu.url, tok, 'POST', ROTATE)).status).toBe(204);
+    emu.injectFaults('keys.action', [{ reset: 'after-handler' }]);
+    await expect(kms(emu.url, tok, 'POST', ROTATE)).rejects.toThrow();
+    expect(emu.log().at(-1)).toMatchObject({ status: 0, handledStatus: 409 });
+    expect(emu.state.keys.get(PAYMENTS_KEY)?.versions).toHaveLength(2);
+  });
+
+  test('a sync after a delay: recorded (the gate closes) though the client saw a reset', async () => {
+    emu.injectFaults('keys.sync', [{ reset: 'after-handler', delayMs: 30 }]);
+    await expect(kms(emu.url, tok, 'POST', SYNC)).rejects.toThrow();
+    expect(emu.state.keys.get(PAYMENTS_KEY)?.lastSync).toBe(T0);
+    const retry = await kms(emu.url, tok, 'POST', SYNC);
+    expect(retry.status).toBe(409);
+    expect(retry.json.resources[0].reasons[0].code).toBe('REQ_TOO_EARLY_ERR');
+    expect(emu.log().map((e) => e.fault ?? null)).toEqual([null, 'reset=after-handler,delayMs=30', null]);
+  });
+
+  test('over the admin API; combining it with a synthetic answer is refused naming the field', async () => {
+    const bad = await call(emu.url, 'POST', '/__emulator/faults', {
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ route: 'keys.action', faults: [{ reset: 'after-handler', status: 503 }] }),
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error).toMatch(/^faults\[0\]\.status: invalid value 503: "reset": "after-handler" runs the real handler and sends nothing; drop "status"/);
+    const ok = await call(emu.url, 'POST', '/__emulator/faults', {
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ route: 'keys.action', faults: [{ reset: 'after-handler', times: 2 }] }),
+    });
+    expect(ok.json.faults['keys.action'][0]).toEqual({ fault: { reset: 'after-handler', times: 2 }, remaining: 2 });
+  });
+});
