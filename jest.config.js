@@ -1,17 +1,40 @@
 /** @type {import('jest').Config} */
-module.exports = {
+const project = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
-  testMatch: ['**/*.test.ts'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
   },
+  setupFilesAfterEnv: ['<rootDir>/test/setup-after-env.ts'],
+  testTimeout: 30000,
+};
+
+/**
+ * The construct tests that run a second time on CDK Terrain (project `cdktn`). They are
+ * written for either core: the default resource type, the resource's trigger attribute
+ * and anything null-provider specific come from the core under test.
+ */
+const CDKTN_TESTS = ['constructs-cores', 'constructs-errors', 'trigger-hash'];
+
+/** @type {import('jest').Config} */
+module.exports = {
   // The CLI bundle (dist/key-sync.cjs) is what integration and e2e tests run as a child
   // process, and what the KeySync construct ships as an asset: build it once per run.
   globalSetup: '<rootDir>/test/global-setup.js',
-  setupFilesAfterEnv: ['<rootDir>/test/setup-after-env.ts'],
   testTimeout: 30000,
   // jest's DefaultReporter, then its SummaryReporter extended with a plain closing line
   // ('default' would add a second SummaryReporter after ours).
   reporters: ['<rootDir>/test/default-reporter.js', '<rootDir>/test/summary-reporter.js'],
+  projects: [
+    // Every test, on cdktf (the constructs' default core).
+    { ...project, roots: ['<rootDir>/test'], testMatch: ['**/*.test.ts'], globals: { KEY_SYNC_TEST_CORE: 'cdktf' } },
+    // The same constructs built on cdktn, as `cdktf-key-sync/cdktn` ships them.
+    {
+      ...project,
+      displayName: 'cdktn',
+      roots: ['<rootDir>/test/unit'],
+      testMatch: CDKTN_TESTS.map((name) => `**/${name}.test.ts`),
+      resolver: '<rootDir>/test/cdktn-resolver.js',
+      globals: { KEY_SYNC_TEST_CORE: 'cdktn' },
+    },
+  ],
 };

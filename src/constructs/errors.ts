@@ -215,7 +215,7 @@ export function nullResourceUnavailable(path: string, coreLabel: string): KeySyn
     path,
     'resourceType',
     'null_resource',
-    `is not available with ${coreLabel}: no null provider binding exists for it (@cdktf/provider-null would load a second core)`,
+    `is not available with ${coreLabel}: it has no null provider binding (@cdktf/provider-null would load a second core)`,
     `use ${TERRAFORM_DATA}, the default here; it carries the same triggers and command. A stack already applied with null_resource moves each sync to a new address (terraform_data.<name>), so each key syncs once more`,
   );
 }
