@@ -20,6 +20,7 @@ module.exports = {
   // The CLI bundle (dist/key-sync.cjs) is what integration and e2e tests run as a child
   // process, and what the KeySync construct ships as an asset: build it once per run.
   globalSetup: '<rootDir>/test/global-setup.js',
+  globalTeardown: '<rootDir>/test/global-teardown.js',
   testTimeout: 30000,
   // jest's DefaultReporter, then its SummaryReporter extended with a plain closing line
   // ('default' would add a second SummaryReporter after ours).
