@@ -18,9 +18,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runProcess, type CliRun } from '../helpers/cli';
 import { skipUnless } from '../helpers/skip';
-import { commandOf, syncResources } from '../helpers/sync-resource';
+import { commandOf, syncResources, triggersOf } from '../helpers/sync-resource';
 import { docBlock } from './doc-blocks';
-import { tempDir, cleanup } from './helpers';
+import { cleanup, README_PAYMENTS_SYNC_HASH, tempDir } from './helpers';
 import { PACKAGE, ROOT, installSpecs, npmUnavailable, packedTarball, runBlock, runSetupBlock, userEnv, withTarball } from './npm-project';
 
 const CANARY = 'CANARY-package-test-9d8c7b6a5f4e3d2c1b0a';
@@ -82,6 +82,8 @@ maybe.describe(`the packed package in a new cdktf project (steps from ${SETUP.fi
     expect(text).not.toContain(ROOT);
     const resources = syncResources(JSON.parse(text), 'null_resource');
     expect(Object.keys(resources).sort()).toEqual(['AnalyticsKey_sync', 'PaymentsKey_sync']);
+    // the same digest cdktn-package.test.ts expects of the cdktn example's payments key
+    expect(triggersOf(resources['PaymentsKey_sync']!)['sync_hash']).toBe(README_PAYMENTS_SYNC_HASH);
 
     // The asset is the installed package's bundle, byte for byte.
     const command = commandOf(resources['PaymentsKey_sync']!);
