@@ -12,7 +12,7 @@
  * install fails them.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { runProcess, type CliRun } from '../helpers/cli';
@@ -67,10 +67,15 @@ function sleepMs(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
+/** What `npm pack` needs of the checkout: the manifest, the README and the build's inputs. */
+const PACK_INPUTS = ['package.json', 'README.md', 'tsconfig.json', 'tsconfig.build.json', 'src', 'scripts'];
+
 /**
  * The package as `npm pack` builds it (prepack builds lib/, cdktn/ and dist/, as
  * `npm publish` would), packed once per jest run: test files in other workers wait for the
- * first one and share its tarball (two packs at once would rebuild lib/ under each other).
+ * first one and share its tarball. It is packed in a copy of the checkout (node_modules
+ * linked), so the build never rewrites this checkout's dist/ while other tests run it or
+ * compare a synthesized asset with it (the bundle's code cache differs per build).
  * test/global-setup.js names the run; test/global-teardown.js removes the directory.
  */
 export function packedTarball(): string {
@@ -91,8 +96,11 @@ export function packedTarball(): string {
     try {
       if (existsSync(done)) continue;
       mkdirSync(dir, { recursive: true });
+      const checkout = mkdtempSync(path.join(dir, 'checkout-'));
+      for (const f of PACK_INPUTS) cpSync(path.join(ROOT, f), path.join(checkout, f), { recursive: true });
+      symlinkSync(path.join(ROOT, 'node_modules'), path.join(checkout, 'node_modules'), 'dir');
       const packed = execFileSync(NPM, ['pack', '--silent', '--pack-destination', dir], {
-        cwd: ROOT,
+        cwd: checkout,
         encoding: 'utf8',
         env: { ...process.env, CHECKPOINT_DISABLE: '1' },
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -148,6 +148,15 @@ describe(`the constructs on ${CORE_PACKAGE}`, () => {
     );
   });
 
+  test("the README's moved block for leaving null_resource: key.sync({ resourceType: 'terraform_data' }).resource.moveFromId(...)", () => {
+    const json = synthJson((s) => {
+      const key = new RootKey(s, 'PaymentsKey', { instance: KmsInstance.keyProtect({ instanceId: KP_INSTANCE, region: 'us-south' }), keyId: KEY });
+      key.sync({ resourceType: 'terraform_data' }).resource.moveFromId('null_resource.PaymentsKey_sync');
+    });
+    expect(json['moved']).toEqual([{ from: 'null_resource.PaymentsKey_sync', to: 'terraform_data.PaymentsKey_sync' }]);
+    expect(Object.keys(syncResources(json, 'terraform_data'))).toEqual(['PaymentsKey_sync']);
+  });
+
   // Which null_resource case exists depends on the core this project runs (decided at collection).
   const bareKey = (): RootKey => {
     const stack = new TerraformStack(Testing.app(), 'stack');
