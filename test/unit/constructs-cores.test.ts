@@ -58,8 +58,15 @@ function declare(stack: TerraformStack, sync: KeySyncOptions = {}): void {
   analytics.sync({ ...sync, maxWaitSeconds: 0 });
 }
 
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
 function tempDir(): string {
-  return realpathSync(mkdtempSync(path.join(tmpdir(), 'ks-cores-')));
+  const d = realpathSync(mkdtempSync(path.join(tmpdir(), 'ks-cores-')));
+  dirs.push(d);
+  return d;
 }
 
 /** A full synth with a real App (assets copied) into a temp outdir. */
@@ -121,17 +128,13 @@ describe(`the constructs on ${CORE_PACKAGE}`, () => {
 
   test('self-contained stack directory: the bundled CLI is copied in, byte for byte, and no synth-machine path is written', () => {
     const { json, stackDir, outdir } = synthApp((s) => declare(s));
-    try {
-      const command = commandOf(syncResources(json, DEFAULT_KEY_SYNC_RESOURCE_TYPE)['PaymentsKey_sync']!);
-      const asset = /^node '([^']+)'/.exec(command)?.[1];
-      expect(asset).toBeDefined();
-      expect(readFileSync(path.join(stackDir, asset!))).toEqual(readFileSync(path.join(REPO, 'dist', 'key-sync.cjs')));
-      const text = readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8');
-      expect(text).not.toContain(REPO);
-      expect(text).not.toContain(outdir);
-    } finally {
-      rmSync(outdir, { recursive: true, force: true });
-    }
+    const command = commandOf(syncResources(json, DEFAULT_KEY_SYNC_RESOURCE_TYPE)['PaymentsKey_sync']!);
+    const asset = /^node '([^']+)'/.exec(command)?.[1];
+    expect(asset).toBeDefined();
+    expect(readFileSync(path.join(stackDir, asset!))).toEqual(readFileSync(path.join(REPO, 'dist', 'key-sync.cjs')));
+    const text = readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8');
+    expect(text).not.toContain(REPO);
+    expect(text).not.toContain(outdir);
   });
 
   test('the token form of the hash is the same Terraform expression', () => {
