@@ -23,7 +23,7 @@ import { DEFAULT_SEED } from '../../src/emulator/seed';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/server';
 import { docBlock } from './doc-blocks';
 import { cleanup, PAST_THE_GATE_MS, README_PAYMENTS_SYNC_HASH, syncRequests, tempDir } from './helpers';
-import { PACKAGE, installSpecs, npmUnavailable, packedTarball, runBlock, runSetupBlock, userEnv, withTarball } from './npm-project';
+import { PACKAGE, ROOT, installSpecs, npmUnavailable, packedTarball, runBlock, runSetupBlock, userEnv, withTarball } from './npm-project';
 
 const SETUP = docBlock('cdktn-setup');
 const MAIN = docBlock('cdktn-main');
@@ -133,6 +133,28 @@ withNpm.describe(`the packed package in a new cdktn project (steps from ${SETUP.
       association_count: '1',
     });
     expect(commandOf(resources['PaymentsKey_sync']!)).toMatch(/^node 'assets\/KeySyncCli\/[0-9A-F]{32}\/key-sync\.cjs' sync /);
+  }, 90_000);
+
+  test('the example type-checks against the installed cdktf-key-sync/cdktn, whose files never name cdktf', async () => {
+    const { otherCoreReferences } = require(path.join(ROOT, 'scripts', 'build-cdktn.js')) as { otherCoreReferences: (dir: string) => string[] };
+    const shipped = path.join(project, 'node_modules', PACKAGE.name, 'cdktn');
+    expect(fs.readdirSync(shipped)).toContain('index.d.ts');
+    expect(otherCoreReferences(shipped)).toEqual([]);
+    // This repository's TypeScript, strict, as a CommonJS project resolves (node16).
+    const tsc = (file: string): Promise<CliRun> =>
+      runProcess(process.execPath, [require.resolve('typescript/bin/tsc'), '--noEmit', '--strict', '--skipLibCheck', '--module', 'node16', '--moduleResolution', 'node16', '--target', 'es2022', file], userEnv(), { cwd: project, timeoutMs: 60_000 });
+    const ok = await tsc('main.ts');
+    expect({ code: ok.code, out: ok.stdout + ok.stderr }).toEqual({ code: 0, out: '' });
+    // and they are real types, not `any`: a number is not an instance id
+    fs.writeFileSync(
+      path.join(project, 'wrong.ts'),
+      "import { App, TerraformStack } from 'cdktn';\nimport { KmsInstance, RootKey } from 'cdktf-key-sync/cdktn';\n" +
+        "const stack = new TerraformStack(new App(), 's');\n" +
+        "new RootKey(stack, 'K', { instance: KmsInstance.keyProtect({ instanceId: 1, region: 'us-south' }), keyId: 'k' });\n",
+    );
+    const wrong = await tsc('wrong.ts');
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stdout).toMatch(/wrong\.ts\(4,\d+\): error TS2322: Type 'number' is not assignable to type 'string'/);
   }, 90_000);
 
   withTerraform.describe('applied with terraform against the emulator', () => {
