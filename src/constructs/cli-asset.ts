@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { NullProvider } from '@cdktf/provider-null/lib/provider';
-import { AssetType, TerraformAsset, TerraformProvider, TerraformStack } from 'cdktf';
 import type { Construct, IConstruct } from 'constructs';
+import { AssetType, TerraformAsset, TerraformProvider, TerraformStack, type NullProviderBinding } from './core';
 import { cliAssetIdTaken, cliBundleMissing, duplicateNullProvider, resourceNameClash } from './errors';
 
 /** Construct id of the per-stack CLI asset (directly under the stack). Public API. */
@@ -90,10 +89,10 @@ export class KeySyncCliAsset extends TerraformAsset {
 
   /**
    * Finds the stack's default null provider, declaring one (`<stack>/KeySyncCli/NullProvider`)
-   * on first use. Called by each `null_resource` KeySync.
+   * through `binding` on first use. Called by each `null_resource` KeySync.
    */
-  public useNullProvider(): TerraformProvider {
-    this.defaultNullProvider ??= this.ownerStack.node.findAll().find(isDefaultNullProvider) ?? new NullProvider(this, 'NullProvider');
+  public useNullProvider(binding: NullProviderBinding): TerraformProvider {
+    this.defaultNullProvider ??= this.ownerStack.node.findAll().find(isDefaultNullProvider) ?? binding.provider(this, 'NullProvider');
     return this.defaultNullProvider;
   }
 

@@ -193,13 +193,29 @@ export function duplicateNullProvider(path: string, value: string, otherPath: st
   );
 }
 
-/** A `resourceType` other than `null_resource` or `terraform_data`. */
-export function invalidResourceType(path: string, value: unknown): KeySyncConfigError {
+const TERRAFORM_DATA = "'terraform_data' (built into Terraform >= 1.4 and OpenTofu >= 1.6; no provider download)";
+
+/**
+ * A `resourceType` other than `null_resource` or `terraform_data`. `nullResource` says
+ * whether the core has a null provider binding (cdktf yes, cdktn no).
+ */
+export function invalidResourceType(path: string, value: unknown, nullResource: boolean): KeySyncConfigError {
   return new KeySyncConfigError(
     path,
     'resourceType',
     show(value),
     'is not a resource type KeySync can create',
-    "use 'null_resource' (the default; needs the hashicorp/null provider) or 'terraform_data' (built into Terraform >= 1.4 and OpenTofu >= 1.6; no provider download)",
+    nullResource ? `use 'null_resource' (the default; needs the hashicorp/null provider) or ${TERRAFORM_DATA}` : `use ${TERRAFORM_DATA}, the default`,
+  );
+}
+
+/** `resourceType: 'null_resource'` on a core without a null provider binding (cdktn). */
+export function nullResourceUnavailable(path: string, coreLabel: string): KeySyncConfigError {
+  return new KeySyncConfigError(
+    path,
+    'resourceType',
+    'null_resource',
+    `is not available with ${coreLabel}: it has no null provider binding (@cdktf/provider-null would load a second core)`,
+    `use ${TERRAFORM_DATA}, the default here; it carries the same triggers and command. A stack already applied with null_resource moves each sync to a new address (terraform_data.<name>), so each key syncs once more`,
   );
 }

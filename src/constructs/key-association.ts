@@ -1,5 +1,5 @@
-import { Token } from 'cdktf';
 import { Construct } from 'constructs';
+import { Token } from './core';
 import { duplicateCrn, invalidCrn } from './errors';
 import { checkCrn } from '../domain';
 

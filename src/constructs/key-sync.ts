@@ -1,8 +1,7 @@
-import { Resource } from '@cdktf/provider-null/lib/resource';
-import { DataResource, Fn, TerraformStack, Token, type IResolvable } from 'cdktf';
 import { Construct } from 'constructs';
 import { KeySyncCliAsset } from './cli-asset';
-import { invalidMarker, invalidMaxWaitSeconds, invalidResourceType, invalidTriggerName, notARootKey } from './errors';
+import { CORE_LABEL, DataResource, Fn, NULL_PROVIDER, TerraformStack, Token, type IResolvable, type NullResource } from './core';
+import { invalidMarker, invalidMaxWaitSeconds, invalidResourceType, invalidTriggerName, notARootKey, nullResourceUnavailable } from './errors';
 import type { RootKey } from './root-key';
 import {
   escapeHclQuoted,
@@ -24,8 +23,15 @@ import { DEFAULT_MAX_WAIT_SECONDS, checkMarker, checkMaxWaitSeconds, checkTrigge
  */
 export type KeySyncResourceType = 'null_resource' | 'terraform_data';
 
-/** The resource types {@link KeySyncOptions.resourceType} accepts. */
+/** The resource types KeySync knows ({@link KeySyncOptions.resourceType}). */
 export const KEY_SYNC_RESOURCE_TYPES: readonly KeySyncResourceType[] = ['null_resource', 'terraform_data'];
+
+/**
+ * The resource type a KeySync uses when `resourceType` is not given: `null_resource` with
+ * cdktf, `terraform_data` with CDK Terrain (`cdktf-key-sync/cdktn`), which has no null
+ * provider binding.
+ */
+export const DEFAULT_KEY_SYNC_RESOURCE_TYPE: KeySyncResourceType = NULL_PROVIDER !== undefined ? 'null_resource' : 'terraform_data';
 
 /** Options of a key's sync (what `key.sync(props)` takes). */
 export interface KeySyncOptions {
@@ -60,7 +66,10 @@ export interface KeySyncOptions {
    * both; only the resource address differs (`null_resource.X_sync` vs
    * `terraform_data.X_sync`), so switching an applied stack from one to the other
    * destroys the old resource and creates the new one, which runs the sync once more.
-   * @default 'null_resource'
+   *
+   * With CDK Terrain (`cdktf-key-sync/cdktn`) only `'terraform_data'` is available: no
+   * null provider binding exists for cdktn, so `'null_resource'` is refused at synth.
+   * @default 'null_resource' with cdktf; 'terraform_data' with cdktn
    */
   readonly resourceType?: KeySyncResourceType;
 }
@@ -95,10 +104,10 @@ export class KeySync extends Construct {
   /** The key being synced. */
   public readonly key: RootKey;
   /**
-   * The underlying resource: a null provider `Resource` (`null_resource`) by default, or
-   * cdktf's `DataResource` (`terraform_data`); see {@link resourceType}.
+   * The underlying resource: a null provider `Resource` (`null_resource`, the default with
+   * cdktf), or the core's `DataResource` (`terraform_data`); see {@link resourceType}.
    */
-  public readonly resource: Resource | DataResource;
+  public readonly resource: NullResource | DataResource;
   /** The Terraform resource type of {@link resource}. */
   public readonly resourceType: KeySyncResourceType;
   /**
@@ -123,8 +132,10 @@ export class KeySync extends Construct {
     super(scope, id);
     const path = this.node.path;
     if (!isRootKeyLike(props.key)) throw notARootKey(path, props.key);
-    const resourceType = props.resourceType ?? 'null_resource';
-    if (!KEY_SYNC_RESOURCE_TYPES.includes(resourceType)) throw invalidResourceType(path, resourceType);
+    const resourceType = props.resourceType ?? DEFAULT_KEY_SYNC_RESOURCE_TYPE;
+    const nullProvider = NULL_PROVIDER;
+    if (!KEY_SYNC_RESOURCE_TYPES.includes(resourceType)) throw invalidResourceType(path, resourceType, nullProvider !== undefined);
+    if (resourceType === 'null_resource' && nullProvider === undefined) throw nullResourceUnavailable(path, CORE_LABEL);
     const maxWait = props.maxWaitSeconds ?? DEFAULT_MAX_WAIT_SECONDS;
     if (!Token.isUnresolved(maxWait)) {
       const bad = checkMaxWaitSeconds(maxWait);
@@ -160,11 +171,11 @@ export class KeySync extends Construct {
     };
     this.resourceTriggers = resourceTriggers;
     const provisioners = [{ type: 'local-exec' as const, command: this.command }];
-    if (resourceType === 'terraform_data') {
+    if (resourceType === 'terraform_data' || nullProvider === undefined) {
       this.resource = new DataResource(this, 'Resource', { triggersReplace: resourceTriggers, provisioners });
     } else {
-      cli.useNullProvider();
-      this.resource = new Resource(this, 'Resource', { triggers: resourceTriggers, provisioners });
+      cli.useNullProvider(nullProvider);
+      this.resource = nullProvider.resource(this, 'Resource', { triggers: resourceTriggers, provisioners });
     }
     this.resource.overrideLogicalId(name);
   }

@@ -1,4 +1,3 @@
-import { Token } from 'cdktf';
 import {
   HPCS_PORT_MAX,
   HPCS_PORT_MIN,
@@ -10,6 +9,7 @@ import {
   regionsOf,
   type KmsService,
 } from '../domain/endpoints';
+import { Token } from './core';
 import { invalidEndpoint, invalidHpcsPort, invalidInstanceId, invalidService, unknownRegion } from './errors';
 import { checkInstanceId } from '../domain';
 

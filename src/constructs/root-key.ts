@@ -1,5 +1,5 @@
-import { Token } from 'cdktf';
 import { Construct } from 'constructs';
+import { Token } from './core';
 import { invalidKeyId, invalidKeyRing, invalidLifecycleState, invalidMarker, syncAlreadyDefined } from './errors';
 import { KeyAssociation, type KeyAssociationProps } from './key-association';
 import { KeySync, type KeySyncOptions } from './key-sync';

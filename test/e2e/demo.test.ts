@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { DEFAULT_SEED } from '../../src/emulator/seed';
+import { skipUnless } from '../helpers/skip';
 
 const root = path.resolve(__dirname, '..', '..');
 
@@ -47,11 +48,7 @@ test('npm start with the stand-in: the whole story, exit 0, summary', () => {
 }, 90_000);
 
 const hasTerraform = ['terraform', 'tofu'].some((b) => spawnSync(b, ['version'], { stdio: 'ignore' }).status === 0);
-if (!hasTerraform) {
-  // eslint-disable-next-line no-console
-  console.warn('skipping "npm start with real terraform": neither terraform nor tofu is on PATH');
-}
-(hasTerraform ? test : test.skip)('npm start with real terraform/tofu: the whole story, exit 0, summary', () => {
+skipUnless(hasTerraform, '"npm start with real terraform"', 'neither terraform nor tofu is on PATH').test('npm start with real terraform/tofu: the whole story, exit 0, summary', () => {
   const { status, out } = runDemo({});
   expectStory(status, out);
   expect(out).toMatch(/\[3\/5\] Apply with (terraform|tofu)/);

@@ -166,3 +166,10 @@ export function gateTimes(emu: RunningEmulator, instanceId: string, keyId: strin
 
 /** One hour and a second: crosses the emulator's default sync gate. */
 export const PAST_THE_GATE_MS = 3601_000;
+
+/**
+ * The sync hash of the README examples' payments key (the cdktf and the cdktn example
+ * declare it alike), computed by hand: sha256sum over its canonical JSON. Both package
+ * e2e tests expect it, so the installed package gives the same digest on both cores.
+ */
+export const README_PAYMENTS_SYNC_HASH = '5e8c60149832c49087a4c25c61a541ac76d48e6155c7156271422b95d2f9099e';

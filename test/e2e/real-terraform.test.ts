@@ -37,6 +37,7 @@ import {
   synthStack,
   tempDir,
 } from './helpers';
+import { skipUnless } from '../helpers/skip';
 
 /** The first of `$TERRAFORM_BINARY_NAME`, terraform, tofu whose `version` runs. */
 function findBinary(): { binary?: string; version?: string; why: string } {
@@ -115,7 +116,7 @@ function expectNoSecret(what: string, text: string): void {
  * The whole story for one resource type, in a copy of the synthesized stack directory:
  * init, plan (readable triggers), apply (two 204s), a declared change applied inside the
  * gate (non-zero exit, gate time, tainted), the clock moved past the gate, apply (0).
- * Returns early, with a warning, when `init` cannot install what the stack needs.
+ * Only called where `init` can install what the stack needs (decided at collection).
  */
 async function story(resourceType: KeySyncResourceType): Promise<void> {
   const outdir = dir('out');
@@ -235,19 +236,15 @@ function probeNullProvider(): { ok: boolean; why: string } {
   }
 }
 
-if (FOUND.binary === undefined) {
-  console.warn(`real terraform e2e SKIPPED: ${FOUND.why}. Install terraform >= 1.4 or tofu >= 1.6 (or set TERRAFORM_BINARY_NAME) to run it.`);
-}
+const withBinary = skipUnless(FOUND.binary !== undefined, 'real terraform e2e', `${FOUND.why}. Install terraform >= 1.4 or tofu >= 1.6 (or set TERRAFORM_BINARY_NAME) to run it`);
 const NULL_PROVIDER = FOUND.binary === undefined ? { ok: false, why: FOUND.why } : probeNullProvider();
-if (FOUND.binary !== undefined && !NULL_PROVIDER.ok) {
-  console.warn(
-    `real ${FOUND.binary} e2e for null_resource SKIPPED: ${NULL_PROVIDER.why}. The terraform_data e2e runs. ` +
-      'To run this part too, give the runner registry access or a provider mirror (provider_installation in the file TF_CLI_CONFIG_FILE names).',
-  );
-}
-const maybe = FOUND.binary === undefined ? describe.skip : describe;
+const withNullProvider = skipUnless(
+  NULL_PROVIDER.ok,
+  `real ${FOUND.binary ?? 'terraform'} e2e for null_resource`,
+  `${NULL_PROVIDER.why}. The terraform_data e2e runs. To run this part too, give the runner registry access or a provider mirror (provider_installation in the file TF_CLI_CONFIG_FILE names)`,
+);
 
-maybe(`real ${FOUND.binary ?? 'terraform'} (${FOUND.version ?? FOUND.why}) against the emulator`, () => {
+withBinary.describe(`real ${FOUND.binary ?? 'terraform'} (${FOUND.version ?? FOUND.why}) against the emulator`, () => {
   beforeEach(async () => {
     dirs = [];
     canary = `CANARY-apikey-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
@@ -260,7 +257,7 @@ maybe(`real ${FOUND.binary ?? 'terraform'} (${FOUND.version ?? FOUND.why}) again
 
   test("resourceType 'terraform_data' (no provider to download): init, plan, apply, gate -> tainted, retry", () => story('terraform_data'), 60_000);
 
-  (NULL_PROVIDER.ok ? test : test.skip)(
+  withNullProvider.test(
     `null_resource: init, plan, apply, gate -> tainted, retry${NULL_PROVIDER.ok ? '' : ` (skipped: ${NULL_PROVIDER.why})`}`,
     () => story('null_resource'),
     60_000,

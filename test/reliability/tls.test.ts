@@ -15,6 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { CANARY_API_KEY, KP_INSTANCE, KP_KEY, cliEnv, runCli, startCanaryEmulator } from '../helpers/cli';
 import type { RunningEmulator } from '../../src/emulator/server';
+import { skipUnless } from '../helpers/skip';
 import { DEFAULT_CONCURRENCY } from '../../src/cli/parse-command';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ks-tls-'));
@@ -36,8 +37,7 @@ function makeCertificate(): string | undefined {
   }
 }
 const noCert = makeCertificate();
-if (noCert !== undefined) console.warn(`TLS tests SKIPPED: ${noCert}. Install openssl to run them.`);
-const maybe = noCert === undefined ? describe : describe.skip;
+const maybe = skipUnless(noCert === undefined, 'TLS tests', `${noCert ?? ''}. Install openssl to run them`).describe;
 
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 

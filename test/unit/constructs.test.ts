@@ -1,4 +1,5 @@
 import { Resource } from '@cdktf/provider-null/lib/resource';
+import { NullProvider } from '@cdktf/provider-null/lib/provider';
 import { DataResource, Testing, TerraformStack, TerraformVariable } from 'cdktf';
 import type { Construct } from 'constructs';
 import { KeySync, KeySyncCliAsset, KmsInstance, RootKey, type KeySyncOptions, type RootKeyProps } from '../../src';
@@ -391,5 +392,37 @@ describe("resourceType: 'terraform_data'", () => {
     expect(json.provider.null).toHaveLength(1);
     const k = new RootKey(stack, 'Third', { instance: kp(), keyId: 'third-key' });
     expect(() => new KeySync(stack, 'PaymentsKey_sync', { key: k })).toThrow(/resource name "PaymentsKey_sync" is already used by the sync resource of stack\/PaymentsKey\/Sync/);
+  });
+});
+
+// (cdktf only: cdktn has no null provider binding)
+describe('the null provider KeySync declares', () => {
+  const stack = (): TerraformStack => new TerraformStack(Testing.app(), 'stack');
+
+  test('a second default NullProvider declared after the first KeySync fails validation', () => {
+    const s = stack();
+    new RootKey(s, 'A', { instance: kp(), keyId: KEY }).sync();
+    new NullProvider(s, 'mine');
+    expect(() => Testing.synth(s, true)).toThrow(/stack\/mine: provider "mine" is a second default null provider \(KeySync declared stack\/KeySyncCli\/NullProvider\)\. Fix: declare your NullProvider before the first KeySync/);
+  });
+
+  test('a NullProvider declared before is reused; an aliased one is left alone', () => {
+    const s = stack();
+    new NullProvider(s, 'mine');
+    new NullProvider(s, 'aliased', { alias: 'other' });
+    new RootKey(s, 'A', { instance: kp(), keyId: KEY }).sync();
+    const json = JSON.parse(Testing.synth(s, true));
+    expect(json.provider.null).toHaveLength(2);
+    expect(s.node.tryFindChild('KeySyncCli')?.node.tryFindChild('NullProvider')).toBeUndefined();
+  });
+
+  test('a NullProvider declared after a terraform_data KeySync is not a duplicate, and a later null_resource KeySync reuses it', () => {
+    const s = stack();
+    new RootKey(s, 'A', { instance: kp(), keyId: KEY }).sync({ resourceType: 'terraform_data' });
+    new NullProvider(s, 'mine');
+    new RootKey(s, 'B', { instance: kp(), keyId: 'other-key' }).sync();
+    const json = JSON.parse(Testing.synth(s, true));
+    expect(json.provider.null).toHaveLength(1);
+    expect(s.node.tryFindChild('KeySyncCli')?.node.tryFindChild('NullProvider')).toBeUndefined();
   });
 });

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Testing, TerraformStack, TerraformVariable } from 'cdktf';
 import * as fc from 'fast-check';
-import { KmsInstance, RootKey } from '../../src';
+import { DEFAULT_KEY_SYNC_RESOURCE_TYPE, KmsInstance, RootKey } from '../../src';
+import { skipUnless } from '../helpers/skip';
+import { commandOf, syncResources, triggersOf } from '../helpers/sync-resource';
 import {
   canonicalJson,
   escapeHclQuoted,
@@ -110,7 +112,7 @@ describe('escaping helpers', () => {
 // Terraform itself is the judge of the token form: evaluate the synthesized expression
 // with each variable replaced by a literal, and compare with the literal digest.
 const terraform = ['terraform', 'tofu'].find((bin) => spawnSync(bin, ['version'], { encoding: 'utf8' }).status === 0);
-const withTerraform = terraform ? describe : describe.skip;
+const withTerraform = skipUnless(terraform !== undefined, 'token form evaluated by terraform', 'neither terraform nor tofu is on PATH (install one to run it)').describe;
 
 function terraformConsole(expressions: string[]): string[] {
   const cwd = mkdtempSync(path.join(tmpdir(), 'tf-console-'));
@@ -158,7 +160,7 @@ withTerraform(`token form evaluated by ${terraform ?? 'terraform (not installed)
     input.associations.forEach((resourceCrn, i) => key.associate(`A${i}`, { resourceCrn }));
     key.sync({ triggers: input.triggers });
     const json = JSON.parse(Testing.synth(stack));
-    const expr: string = json.resource.null_resource.Key_sync.triggers.sync_hash;
+    const expr = triggersOf(syncResources(json, DEFAULT_KEY_SYNC_RESOURCE_TYPE)['Key_sync']!)['sync_hash']!;
     expect(expr).toMatch(/^\$\{sha256\(jsonencode\(\{.*\}\)\)\}$/);
     let hcl = expr.slice(2, -1);
     for (const [k, v] of Object.entries(values)) hcl = hcl.split(`var.${k}`).join(hclString(v));
@@ -173,7 +175,7 @@ withTerraform(`token form evaluated by ${terraform ?? 'terraform (not installed)
     const v = new TerraformVariable(stack, 'key', { type: 'string' }).stringValue;
     const key = new RootKey(stack, 'Key', { instance: KmsInstance.keyProtect({ instanceId: BASE.instanceId, region: 'us-south' }), keyId: v });
     key.sync();
-    const command: string = JSON.parse(Testing.synth(stack)).resource.null_resource.Key_sync.provisioner[0]['local-exec'].command;
+    const command = commandOf(syncResources(JSON.parse(Testing.synth(stack)), DEFAULT_KEY_SYNC_RESOURCE_TYPE)['Key_sync']!);
     const word = command.match(/--key-id ('\$\{[^']*'[^}]*\}')/)?.[1];
     expect(word).toBeDefined();
     // Render the word as the Terraform template it is, then let /bin/sh split it.
