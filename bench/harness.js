@@ -118,7 +118,12 @@ async function startEmulator(seedKeys) {
   };
 }
 
-/** The CLI's environment: only PATH and the emulator's credentials (no NODE_EXTRA_CA_CERTS). */
-const cliEnv = (iamUrl, kpUrl = iamUrl) => ({ PATH: process.env.PATH ?? '', IBMCLOUD_API_KEY: API_KEY, IBMCLOUD_IAM_API_ENDPOINT: iamUrl, IBMCLOUD_KP_API_ENDPOINT: kpUrl });
+/**
+ * The CLI's environment: only PATH and the emulator's credentials (no NODE_EXTRA_CA_CERTS),
+ * and the cross-process token cache off, so start-up and fleet runs keep measuring the same
+ * two requests as before it (a cache left warm by an earlier run would skip IAM). The
+ * apply part turns it on with a fresh directory per apply.
+ */
+const cliEnv = (iamUrl, kpUrl = iamUrl) => ({ PATH: process.env.PATH ?? '', IBMCLOUD_API_KEY: API_KEY, IBMCLOUD_IAM_API_ENDPOINT: iamUrl, IBMCLOUD_KP_API_ENDPOINT: kpUrl, KEY_SYNC_TOKEN_CACHE: 'off' });
 
 module.exports = { root, CLI, TIME, CURL, INSTANCE, API_KEY, IAM_BODY, median, keyId, measure, summarize, interleaved, startEmulator, cliEnv };

@@ -143,7 +143,8 @@ async function startup() {
     if (pem.pem) caSets.push({ label: 'CA: 1 throwaway cert', file: pem.pem });
     else console.log(`start-up: no NODE_EXTRA_CA_CERTS=throwaway row: ${pem.why}`);
     const runnerCa = process.env.NODE_EXTRA_CA_CERTS;
-    if (runnerCa && fs.existsSync(runnerCa) && runnerCa !== pem.pem) caSets.push({ label: `CA: this shell's, ${certCount(runnerCa)} certs`, file: runnerCa });
+    // The shell's own bundle (e.g. the system's, as on this machine) only in a full run.
+    if (!quick && runnerCa && fs.existsSync(runnerCa) && runnerCa !== pem.pem) caSets.push({ label: `CA: this shell's, ${certCount(runnerCa)} certs`, file: runnerCa });
     for (const ca of caSets) {
       variants[`node -e 0 (${ca.label})`] = () => measure([process.execPath, '-e', '0'], { ...env, NODE_EXTRA_CA_CERTS: ca.file });
       variants[`key-sync sync (${ca.label})`] = () => measure([process.execPath, CLI, ...sync], { ...env, NODE_EXTRA_CA_CERTS: ca.file });
@@ -228,11 +229,21 @@ async function fleet() {
 async function main() {
   if (!fs.existsSync(CLI)) throw new Error('dist/key-sync.cjs is missing: run `npm run build:cli` first');
   const started = Date.now();
+  const partSeconds = {};
+  const timed = async (name, fn) => {
+    if (!only(name)) return undefined;
+    const t0 = Date.now();
+    try {
+      return await fn();
+    } finally {
+      partSeconds[name] = (Date.now() - t0) / 1000;
+    }
+  };
   const details = {
-    startup: only('startup') ? await startup() : {},
-    synth: only('synth') ? await synth() : undefined,
-    fleet: only('fleet') ? await fleet() : undefined,
-    apply: only('apply') ? await applyScale({ quick, figure, rttMs, setupMs, rounds }) : undefined,
+    startup: (await timed('startup', startup)) ?? {},
+    synth: await timed('synth', synth),
+    fleet: await timed('fleet', fleet),
+    apply: await timed('apply', () => applyScale({ quick, figure, rttMs, setupMs, rounds })),
   };
   const rows = figures.map((f) => [f.name, `${f.value.toFixed(2)} ${f.unit}`.trim(), f.target, f.info ? 'info' : f.pass ? 'PASS' : (f.gross ? 'FAIL (gross)' : 'FAIL'), f.baseline]);
   const head = ['figure', 'value', 'target', 'result', 'baseline (same run)'];
@@ -266,7 +277,7 @@ async function main() {
       if (v.medianCpuMs !== undefined) console.log(`  ${k.padEnd(28)} ${v.medianCpuMs.toFixed(0).padStart(6)} ms${net === 'loopback' ? perKey : ''}`);
     }
   } else if (a?.skipped) console.log(`\napply: skipped (${a.skipped})`);
-  console.log(`(${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  console.log(`(${((Date.now() - started) / 1000).toFixed(0)} s: ${Object.entries(partSeconds).map(([k, v]) => `${k} ${v.toFixed(0)} s`).join(', ')})`);
   fs.writeFileSync(path.join(__dirname, 'results.json'), `${JSON.stringify({ quick, node: process.version, cpus: os.cpus().length, loadavg: os.loadavg(), at: new Date().toISOString(), figures, details }, null, 2)}\n`);
   const failed = figures.filter((x) => (quick ? x.gross : !x.pass));
   if (failed.length > 0) {
