@@ -70,6 +70,33 @@ function terraformEnv(work) {
   return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? work, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1', TF_CLI_CONFIG_FILE: rc };
 }
 
+/**
+ * Two requests on one keep-alive connection through the relay: the first must cost at
+ * least set-up + round trip, the second at least the round trip and less than the first.
+ * A relay that does not delay (or delays every turn like a new connection) would make
+ * every relay figure meaningless, so it stops the part.
+ */
+async function checkRelay(relay) {
+  const http = require('node:http');
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const get = () => new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    http.get(`${relay.url}/__emulator/clock`, { agent }, (res) => {
+      res.resume().on('end', () => resolve(Number(process.hrtime.bigint() - t0) / 1e6));
+    }).on('error', reject);
+  });
+  try {
+    relay.resetStats();
+    const first = await get();
+    const next = await get();
+    const ok = first >= relay.setupMs + relay.rttMs - 2 && next >= relay.rttMs - 2 && (relay.setupMs === 0 || next < first) && relay.stats.connections === 1;
+    if (!ok) throw new Error(`relay check failed: first turn ${first.toFixed(0)} ms (want >= ${relay.setupMs + relay.rttMs}), next ${next.toFixed(0)} ms (want >= ${relay.rttMs}, < first), ${relay.stats.connections} connections (want 1)`);
+    return { first, next };
+  } finally {
+    agent.destroy();
+  }
+}
+
 const fmtS = (s) => `${(s.medianMs / 1000).toFixed(2)} s (${(s.minMs / 1000).toFixed(2)}-${(s.maxMs / 1000).toFixed(2)})`;
 
 /**
@@ -99,7 +126,9 @@ async function applyScale({ quick, figure, rttMs = 50, setupMs = 100, rounds, lo
   };
   const baseEnv = terraformEnv(work);
   try {
-    log(`apply-scale: ${tf.version}; N = ${Ns.join(', ')}; ${R} rounds + 1 warm-up; relay rtt ${rttMs} ms, set-up ${setupMs} ms per connection`);
+    log(`apply-scale: ${tf.version}; N = ${Ns.join(', ')}; ${R} round${R === 1 ? '' : 's'} + 1 warm-up; relay rtt ${rttMs} ms, set-up ${setupMs} ms per connection`);
+    const check = await checkRelay(kpRelay);
+    log(`apply-scale: relay check: first turn on a new connection ${check.first.toFixed(0)} ms (set-up + rtt = ${setupMs + rttMs}), next turn ${check.next.toFixed(0)} ms (rtt ${rttMs})`);
     const variantsFor = (net) => (net === 'loopback' && !quick ? Object.keys(COMMANDS) : Object.keys(COMMANDS).filter((v) => v !== 'true'));
     const dirs = {};
     for (const n of Ns) for (const v of Object.keys(COMMANDS)) dirs[`${n}/${v}`] = makeStack(tf, work, n, v, baseEnv);
@@ -140,7 +169,7 @@ async function applyScale({ quick, figure, rttMs = 50, setupMs = 100, rounds, lo
       }
     }
 
-    const details = { terraform: tf.version, rttMs, setupMs, rounds: R, parallelism: 10, applies: {} };
+    const details = { terraform: tf.version, rttMs, setupMs, relayCheck: check, rounds: R, parallelism: 10, applies: {} };
     for (const [k, rs] of Object.entries(raw)) {
       const s = summarize(rs);
       delete s.raw;
