@@ -1,31 +1,57 @@
 #!/usr/bin/env node
 'use strict';
 /**
- * `npm run bench [-- --quick]`: the figures of issue 6, each a ratio against a baseline
- * measured in the same run (interleaved A/B, warm-ups first, medians), wall time from this
- * process and peak RSS / CPU from the OS (`/usr/bin/time -f`, when present).
+ * `npm run bench [-- --quick] [--only PART]... [--rtt MS] [--setup MS] [--rounds N]`:
+ * performance figures, each a ratio against a baseline measured in the same run
+ * (interleaved, warm-ups first, medians with min and max), wall time from this process
+ * and peak RSS / CPU from the OS (`/usr/bin/time -f`, when present).
  *
- *   1. start-up: `key-sync sync` (one key, 204 from the emulator) vs `node -e 0`  (<= 1.5x, RSS <= 60 MiB)
- *   2. synth: 1000 keys x 3 associations + KeySync vs plain provider-null stack (<= 1.3x)
- *      and 4000 keys vs 1000 keys (<= 4.6x)
- *   3. fleet: 1000 keys in one `--keys-file` run vs sequential single-key runs   (>= 20x)
+ *   startup  `key-sync sync` (one key, 204) as ms over `node -e 0`, with NODE_EXTRA_CA_CERTS
+ *            unset and set (no target: it measures the machine); peak RSS <= 60 MiB
+ *   synth    1000 keys x 3 associations + KeySync vs plain provider-null stack (<= 1.3x)
+ *            and 4000 keys vs 1000 keys (<= 4.6x)
+ *   fleet    1000 keys in one `--keys-file` run vs sequential single-key runs (>= 20x)
+ *   apply    the real `terraform` applying N = 10 and 100 keys (terraform_data + local-exec,
+ *            parallelism 10) on loopback and through a relay adding `--rtt` ms per turn and
+ *            `--setup` ms per new connection (defaults 50 and 100), key-sync vs `sh` + two
+ *            `curl` calls and a plain node:http script: relay <= 0.8x, loopback <= 1.5x,
+ *            IAM exchanges per apply <= 1; one sync on the relay <= 0.75x curl. Skipped,
+ *            saying so, when terraform is absent (apply-scale.js).
  *
- * Prints a table, writes bench/results.json. --quick runs fewer repetitions (under a
- * minute) and exits non-zero only on a gross regression (2x past a target); the full run
- * exits non-zero when any target is missed.
+ * Prints a table, writes bench/results.json. --quick runs fewer repetitions and apply with
+ * N = 10 only (under a minute) and exits non-zero only on a gross regression (2x past a
+ * target); the full run exits non-zero when any target is missed.
  */
-const { spawn } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { root, CLI, CURL, INSTANCE, IAM_BODY, median, keyId, measure, interleaved, startEmulator, cliEnv } = require('./harness');
+const { applyScale, applyTable } = require('./apply-scale');
 
-const root = path.resolve(__dirname, '..');
-const CLI = path.join(root, 'dist', 'key-sync.cjs');
 const TSX = require('node:url').pathToFileURL(path.join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 const quick = process.argv.includes('--quick');
-/** `--only startup|synth|fleet` (repeatable) runs just those parts, e.g. while working on one. */
+const PARTS = ['startup', 'synth', 'fleet', 'apply'];
+/** `--NAME VALUE` for the numeric flags (relay round trip / set-up in ms, apply rounds). */
+function numFlag(name, dflt) {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return dflt;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isFinite(v) || v < 0) {
+    console.error(`bench: --${name} ${JSON.stringify(process.argv[i + 1] ?? '')} is not a number >= 0`);
+    process.exit(2);
+  }
+  return v;
+}
+const rttMs = numFlag('rtt', 50);
+const setupMs = numFlag('setup', 100);
+const rounds = numFlag('rounds', undefined);
+if (rounds !== undefined && (rounds < 1 || !Number.isInteger(rounds))) {
+  console.error(`bench: --rounds ${rounds} must be a whole number >= 1`);
+  process.exit(2);
+}
+/** `--only startup|synth|fleet|apply` (repeatable) runs just those parts, e.g. while working on one. */
 const onlyParts = process.argv.flatMap((a, i) => (process.argv[i - 1] === '--only' ? [a] : []));
-const PARTS = ['startup', 'synth', 'fleet'];
 for (const p of onlyParts) {
   if (!PARTS.includes(p)) {
     console.error(`bench: --only ${JSON.stringify(p)} is not a part; use one of ${PARTS.join(', ')} (repeatable)`);
@@ -37,88 +63,17 @@ if (process.argv.at(-1) === '--only') {
   process.exit(2);
 }
 const only = (part) => onlyParts.length === 0 || onlyParts.includes(part);
-const TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
-const CURL = ['/usr/bin/curl', '/bin/curl'].find((p) => fs.existsSync(p));
-const INSTANCE = '0f6d2a8e-4b1c-4e7a-9c3d-5a8b7e6f1d20';
-const API_KEY = 'ks-emulator-demo-key';
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const keyId = (i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
-
-/** Runs argv; wall ms from here, peak RSS (MiB) and CPU ms from /usr/bin/time. */
-function measure(argv, env, { stdout = 'ignore' } = {}) {
-  return new Promise((resolve, reject) => {
-    const full = TIME === undefined ? argv : [TIME, '-f', 'KSBENCH %M %U %S', ...argv];
-    const t0 = process.hrtime.bigint();
-    const c = spawn(full[0], full.slice(1), { env, stdio: ['ignore', stdout === 'ignore' ? 'ignore' : 'pipe', 'pipe'] });
-    let err = '';
-    let out = '';
-    c.stderr.setEncoding('utf8').on('data', (d) => (err += d));
-    c.stdout?.setEncoding('utf8').on('data', (d) => (out += d));
-    c.on('error', reject);
-    c.on('close', (code) => {
-      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      const m = /KSBENCH (\d+) ([\d.]+) ([\d.]+)/.exec(err);
-      resolve({ ms, code, out, err: err.replace(/KSBENCH.*\n?/, ''), rssMiB: m ? Number(m[1]) / 1024 : undefined, cpuMs: m ? (Number(m[2]) + Number(m[3])) * 1000 : undefined });
-    });
-  });
-}
-
-/** Interleaved runs of named commands: warm-ups, then `runs` rounds in rotating order. */
-async function interleaved(variants, { warmups, runs }) {
-  const res = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
-  const names = Object.keys(variants);
-  for (let i = 0; i < warmups + runs; i++) {
-    const order = names.map((_, j) => names[(i + j) % names.length]);
-    for (const k of order) {
-      const r = await variants[k]();
-      if (r.code !== 0 && !variants[k].allowFail) throw new Error(`${k} exited ${r.code}: ${r.err.slice(0, 400)}`);
-      if (i >= warmups) res[k].push(r);
-    }
-  }
-  return Object.fromEntries(Object.entries(res).map(([k, rs]) => [k, {
-    runs: rs.length,
-    medianMs: median(rs.map((r) => r.ms)),
-    ...(rs[0]?.rssMiB === undefined ? {} : { medianRssMiB: median(rs.map((r) => r.rssMiB)), maxRssMiB: Math.max(...rs.map((r) => r.rssMiB)), medianCpuMs: median(rs.map((r) => r.cpuMs)) }),
-    raw: rs,
-  }]));
-}
-
-/** Starts `key-sync emulator` (gate 0: every sync answers 204) with an optional seed. */
-async function startEmulator(seedKeys) {
-  const args = [CLI, 'emulator', '--port', '0', '--gate-seconds', '0'];
-  let seedFile;
-  if (seedKeys !== undefined) {
-    seedFile = path.join(os.tmpdir(), `ks-bench-seed-${process.pid}.json`);
-    fs.writeFileSync(seedFile, JSON.stringify({
-      instances: [{ id: INSTANCE, kind: 'key-protect', region: 'us-south' }],
-      keys: Array.from({ length: seedKeys }, (_, i) => ({ id: keyId(i), instanceId: INSTANCE, name: `bench-${i}` })),
-      apiKeys: [API_KEY],
-    }));
-    args.push('--seed', seedFile);
-  }
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d) => {
-      out += d;
-      const m = /http:\/\/127\.0\.0\.1:\d+/.exec(out);
-      if (m) resolve(m[0]);
-    });
-    child.on('exit', (c) => reject(new Error(`emulator exited ${c}`)));
-  });
-  child.stdout.resume();
-  return { url, close: () => { child.kill(); if (seedFile) fs.rmSync(seedFile, { force: true }); } };
-}
-
-const cliEnv = (url) => ({ PATH: process.env.PATH ?? '', IBMCLOUD_API_KEY: API_KEY, IBMCLOUD_IAM_API_ENDPOINT: url, IBMCLOUD_KP_API_ENDPOINT: url });
 
 const figures = [];
-function figure(name, value, unit, baseline, target, cmp, note) {
+/**
+ * Records a figure. No `target`: information only. `opts.infoUnlessQuick`: information in a
+ * full run, checked for a gross regression in --quick (N = 10 against the N = 100 targets).
+ */
+function figure(name, value, unit, baseline, target, cmp, note, opts = {}) {
+  if (target === undefined || (opts.infoUnlessQuick && !quick)) {
+    figures.push({ name, value, unit, baseline, target: target === undefined ? '-' : `(${cmp} ${target} at N = 100)`, pass: true, gross: false, info: true, note });
+    return;
+  }
   const pass = cmp === '<=' ? value <= target : value >= target;
   // Gross regression: 2x past the target.
   const gross = cmp === '<=' ? value > 2 * target : value < target / 2;
@@ -133,7 +88,7 @@ function figure(name, value, unit, baseline, target, cmp, note) {
  */
 function referencePosts(dir) {
   const esbuild = require('esbuild');
-  const body = `grant_type=urn%3Aibm%3Aparams%3Aoauth%3Agrant-type%3Aapikey&apikey=${API_KEY}`;
+  const body = IAM_BODY;
   const undiciSrc = `require('node:v8').setFlagsFromString('--liftoff-only');
 const Agent = require('undici/lib/dispatcher/agent');
 const Dispatcher = require('undici/lib/dispatcher/dispatcher');
@@ -153,6 +108,19 @@ require('node:http').request(process.argv[2] + '/identity/token', { method: 'POS
   return { undiciFile, httpFile };
 }
 
+/**
+ * A throwaway CA certificate (one self-signed cert made now with openssl) for the
+ * NODE_EXTRA_CA_CERTS rows; undefined, with the reason, when openssl cannot make one.
+ */
+function throwawayPem(dir) {
+  const pem = path.join(dir, 'throwaway-ca.pem');
+  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', path.join(dir, 'throwaway-ca.key'),
+    '-out', pem, '-subj', '/CN=key-sync bench throwaway CA', '-days', '1'], { encoding: 'utf8' });
+  return r.status === 0 ? { pem } : { why: `openssl could not make a certificate (${r.error?.message ?? r.stderr.trim().split('\n').pop()})` };
+}
+
+const certCount = (file) => (fs.readFileSync(file, 'utf8').match(/-----BEGIN CERTIFICATE-----/g) ?? []).length;
+
 async function startup() {
   const emu = await startEmulator();
   const refDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ks-bench-ref-'));
@@ -168,14 +136,30 @@ async function startup() {
     };
     variants['ref: bundled undici, 1 POST'] = () => measure([process.execPath, ref.undiciFile, emu.url], env);
     variants['ref: node:http, 1 POST'] = () => measure([process.execPath, ref.httpFile, emu.url], env);
-    if (CURL !== undefined) variants['curl POST token'] = () => measure([CURL, '-s', '-o', '/dev/null', '-X', 'POST', '-d', `grant_type=urn%3Aibm%3Aparams%3Aoauth%3Agrant-type%3Aapikey&apikey=${API_KEY}`, `${emu.url}/identity/token`], env);
+    if (CURL !== undefined) variants['curl POST token'] = () => measure([CURL, '-s', '-o', '/dev/null', '-X', 'POST', '-d', IAM_BODY, `${emu.url}/identity/token`], env);
+    // NODE_EXTRA_CA_CERTS set: Node reads and parses the file at start-up, in every process.
+    const caSets = [];
+    const pem = throwawayPem(refDir);
+    if (pem.pem) caSets.push({ label: 'CA: 1 throwaway cert', file: pem.pem });
+    else console.log(`start-up: no NODE_EXTRA_CA_CERTS=throwaway row: ${pem.why}`);
+    const runnerCa = process.env.NODE_EXTRA_CA_CERTS;
+    // The shell's own bundle (e.g. the system's, as on this machine) only in a full run.
+    if (!quick && runnerCa && fs.existsSync(runnerCa) && runnerCa !== pem.pem) caSets.push({ label: `CA: this shell's, ${certCount(runnerCa)} certs`, file: runnerCa });
+    for (const ca of caSets) {
+      variants[`node -e 0 (${ca.label})`] = () => measure([process.execPath, '-e', '0'], { ...env, NODE_EXTRA_CA_CERTS: ca.file });
+      variants[`key-sync sync (${ca.label})`] = () => measure([process.execPath, CLI, ...sync], { ...env, NODE_EXTRA_CA_CERTS: ca.file });
+    }
     const r = await interleaved(variants, { warmups: 3, runs: quick ? 10 : 25 });
     const base = r['node -e 0'].medianMs;
     const s = r['key-sync sync'];
-    figure('start-up: sync (204) / node -e 0', s.medianMs / base, 'x', `node -e 0 ${base.toFixed(0)} ms; sync ${s.medianMs.toFixed(0)} ms (${s.runs} interleaved runs)`, 1.5, '<=');
+    const over = (sync, node) => `sync ${sync.medianMs.toFixed(0)} ms, node -e 0 ${node.medianMs.toFixed(0)} ms (${(sync.medianMs / node.medianMs).toFixed(2)}x; ${s.runs} interleaved runs)`;
+    figure('start-up: sync (204), ms over node -e 0, NODE_EXTRA_CA_CERTS unset', s.medianMs - base, 'ms', over(s, r['node -e 0']));
+    for (const ca of caSets) {
+      figure(`start-up: sync (204), ms over node -e 0, NODE_EXTRA_CA_CERTS set (${ca.label.slice(4)})`, r[`key-sync sync (${ca.label})`].medianMs - r[`node -e 0 (${ca.label})`].medianMs, 'ms', over(r[`key-sync sync (${ca.label})`], r[`node -e 0 (${ca.label})`]));
+    }
     if (s.maxRssMiB !== undefined) figure('start-up: sync peak RSS (max of runs)', s.maxRssMiB, 'MiB', `node -e 0 ${r['node -e 0'].medianRssMiB.toFixed(1)} MiB`, 60, '<=');
     const info = {};
-    for (const [k, v] of Object.entries(r)) info[k] = { medianMs: v.medianMs, ratio: v.medianMs / base, medianRssMiB: v.medianRssMiB, medianCpuMs: v.medianCpuMs };
+    for (const [k, v] of Object.entries(r)) info[k] = { medianMs: v.medianMs, minMs: v.minMs, maxMs: v.maxMs, overNodeMs: v.medianMs - base, ratio: v.medianMs / base, medianRssMiB: v.medianRssMiB, medianCpuMs: v.medianCpuMs };
     return info;
   } finally {
     emu.close();
@@ -245,22 +229,55 @@ async function fleet() {
 async function main() {
   if (!fs.existsSync(CLI)) throw new Error('dist/key-sync.cjs is missing: run `npm run build:cli` first');
   const started = Date.now();
-  const details = { startup: only('startup') ? await startup() : {}, synth: only('synth') ? await synth() : undefined, fleet: only('fleet') ? await fleet() : undefined };
-  const rows = figures.map((f) => [f.name, `${f.value.toFixed(2)} ${f.unit}`, f.target, f.pass ? 'PASS' : (f.gross ? 'FAIL (gross)' : 'FAIL'), f.baseline]);
+  const partSeconds = {};
+  const timed = async (name, fn) => {
+    if (!only(name)) return undefined;
+    const t0 = Date.now();
+    try {
+      return await fn();
+    } finally {
+      partSeconds[name] = (Date.now() - t0) / 1000;
+    }
+  };
+  const details = {
+    startup: (await timed('startup', startup)) ?? {},
+    synth: await timed('synth', synth),
+    fleet: await timed('fleet', fleet),
+    apply: await timed('apply', () => applyScale({ quick, figure, rttMs, setupMs, rounds })),
+  };
+  const rows = figures.map((f) => [f.name, `${f.value.toFixed(2)} ${f.unit}`.trim(), f.target, f.info ? 'info' : f.pass ? 'PASS' : (f.gross ? 'FAIL (gross)' : 'FAIL'), f.baseline]);
   const head = ['figure', 'value', 'target', 'result', 'baseline (same run)'];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const fmt = (r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]))).join('  ');
   console.log(`\nkey-sync bench (${quick ? 'quick' : 'full'}), node ${process.version}, ${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(2)}`);
   console.log(fmt(head));
   for (const r of rows) console.log(fmt(r));
-  console.log('\nstart-up detail (median wall / ratio to node -e 0 / RSS / CPU):');
-  for (const [k, v] of Object.entries(details.startup)) console.log(`  ${k.padEnd(32)} ${v.medianMs.toFixed(1).padStart(7)} ms  ${v.ratio.toFixed(2)}x  ${v.medianRssMiB?.toFixed(1) ?? '?'} MiB  cpu ${v.medianCpuMs?.toFixed(0) ?? '?'} ms`);
+  if (Object.keys(details.startup).length > 0) {
+    console.log('\nstart-up detail (median wall (min-max) / over node -e 0 / ratio / peak RSS / CPU user+sys):');
+    for (const [k, v] of Object.entries(details.startup)) {
+      console.log(`  ${k.padEnd(40)} ${v.medianMs.toFixed(1).padStart(6)} ms (${v.minMs.toFixed(0)}-${v.maxMs.toFixed(0)})  ${(v.overNodeMs >= 0 ? '+' : '') + v.overNodeMs.toFixed(1).padStart(5)} ms  ${v.ratio.toFixed(2)}x  ${v.medianRssMiB?.toFixed(1) ?? '?'} MiB  cpu ${v.medianCpuMs?.toFixed(0) ?? '?'} ms`);
+    }
+  }
   const s = details.synth;
   if (s) console.log(`synth detail: in-process synth ms baseline ${s.inProcessSynthMs.baseline1000.toFixed(0)}, key-sync ${s.inProcessSynthMs.keysync1000.toFixed(0)} (${s.inProcessRatio1000.toFixed(2)}x), 4000 keys ${s.inProcessSynthMs.keysync4000.toFixed(0)} (${s.inProcessRatio4000.toFixed(2)}x); peak RSS MiB baseline ${s.peakRssMiB.baseline1000?.toFixed(0)}, 1000 ${s.peakRssMiB.keysync1000?.toFixed(0)}, 4000 ${s.peakRssMiB.keysync4000?.toFixed(0)}`);
   const f = details.fleet;
   if (f) console.log(`fleet detail: ${f.keysPerSecond.toFixed(0)} keys/s, peak RSS ${f.fleetPeakRssMiB?.toFixed(0)} MiB`);
-  console.log(`(${((Date.now() - started) / 1000).toFixed(0)} s)`);
-  for (const x of Object.values(details.startup)) delete x.raw;
+  const a = details.apply;
+  if (a && !a.skipped) {
+    console.log(`\napply detail: ${a.terraform}, parallelism ${a.parallelism}, relay rtt ${a.rttMs} ms + ${a.setupMs} ms per new connection, median (min-max) of ${a.rounds} interleaved rounds:`);
+    for (const n of [10, 100]) {
+      const t = applyTable(a, n);
+      if (t) console.log(`\n${t}`);
+    }
+    console.log('\napply CPU (user+sys of terraform and every process it ran, median ms; per key over `true`):');
+    for (const [k, v] of Object.entries(a.applies)) {
+      const [n, net] = k.split('/');
+      const floor = a.applies[`${n}/loopback/true`]?.medianCpuMs;
+      const perKey = floor === undefined || v.medianCpuMs === undefined ? '' : `  ${((v.medianCpuMs - floor) / Number(n)).toFixed(1)} ms/key`;
+      if (v.medianCpuMs !== undefined) console.log(`  ${k.padEnd(28)} ${v.medianCpuMs.toFixed(0).padStart(6)} ms${net === 'loopback' ? perKey : ''}`);
+    }
+  } else if (a?.skipped) console.log(`\napply: skipped (${a.skipped})`);
+  console.log(`(${((Date.now() - started) / 1000).toFixed(0)} s: ${Object.entries(partSeconds).map(([k, v]) => `${k} ${v.toFixed(0)} s`).join(', ')})`);
   fs.writeFileSync(path.join(__dirname, 'results.json'), `${JSON.stringify({ quick, node: process.version, cpus: os.cpus().length, loadavg: os.loadavg(), at: new Date().toISOString(), figures, details }, null, 2)}\n`);
   const failed = figures.filter((x) => (quick ? x.gross : !x.pass));
   if (failed.length > 0) {
