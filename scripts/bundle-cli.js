@@ -193,6 +193,7 @@ async function trainCodeCache(file) {
   const { spawn } = require('node:child_process');
   const os = require('node:os');
   const cacheFile = path.join(os.tmpdir(), `key-sync-code-cache-${process.pid}.bin`);
+  const runtimeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'key-sync-train-runtime-'));
   const emu = spawn(process.execPath, [file, 'emulator', '--port', '0', '--gate-seconds', '0'], { stdio: ['ignore', 'pipe', 'ignore'] });
   try {
     const url = await new Promise((resolve, reject) => {
@@ -212,7 +213,9 @@ async function trainCodeCache(file) {
     const code = await new Promise((resolve) => {
       const c = spawn(process.execPath, [file, 'sync', '--instance-id', DEFAULT_INSTANCE, '--key-id', DEFAULT_KEY], {
         stdio: 'ignore',
-        env: { PATH: process.env.PATH ?? '', IBMCLOUD_API_KEY: DEFAULT_API_KEY, IBMCLOUD_IAM_API_ENDPOINT: url, IBMCLOUD_KP_API_ENDPOINT: url, KEY_SYNC_WRITE_CODE_CACHE: cacheFile },
+        // A runtime directory of its own: the run trains the token cache's code too, and
+        // leaves no token behind in this machine's shared one.
+        env: { PATH: process.env.PATH ?? '', IBMCLOUD_API_KEY: DEFAULT_API_KEY, IBMCLOUD_IAM_API_ENDPOINT: url, IBMCLOUD_KP_API_ENDPOINT: url, KEY_SYNC_WRITE_CODE_CACHE: cacheFile, XDG_RUNTIME_DIR: runtimeDir },
       });
       c.on('exit', (rc) => resolve(rc));
     });
@@ -224,6 +227,7 @@ async function trainCodeCache(file) {
   } finally {
     emu.kill();
     fs.rmSync(cacheFile, { force: true });
+    fs.rmSync(runtimeDir, { recursive: true, force: true });
   }
 }
 

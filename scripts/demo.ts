@@ -12,7 +12,8 @@
  *  then print a summary and exit 0 (non-zero if any step did not behave as it must).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { App } from 'cdktf';
 import { DemoStack, DEMO_STACK_NAME } from '../main';
@@ -128,7 +129,11 @@ function short(hash: string): string {
 }
 
 async function apply(step: string, state: StandInState, env: NodeJS.ProcessEnv, binary: string | undefined): Promise<ApplyReport> {
-  const report = binary ? await terraformApply(binary, STACK_DIR, env) : await standInApply(STACK_DIR, state, env);
+  // Each apply runs as on a fresh CI runner: its syncs share one IAM token through the
+  // token cache in the runner's own XDG_RUNTIME_DIR (the demo moves the emulator's clock
+  // an hour between applies, past any token an earlier apply got).
+  const runner = { ...env, XDG_RUNTIME_DIR: mkdtempSync(path.join(tmpdir(), 'key-sync-demo-runner-')) };
+  const report = binary ? await terraformApply(binary, STACK_DIR, runner) : await standInApply(STACK_DIR, state, runner);
   printApply(step, report);
   return report;
 }

@@ -1,16 +1,27 @@
 /**
  * Bearer tokens for key-service requests: the IAM API-key exchange (one at a time, run
  * through the attempt engine under the budget of the call that needs it), the token
- * cache, and the memory of refusals that every call would meet again (IAM refused the
- * API key; IAM's certificate), so a fleet asks IAM once, not once per key.
+ * cache (in this process, and optionally shared with the other key-sync processes of an
+ * apply through token-store.ts), and the memory of refusals that every call would meet
+ * again (IAM refused the API key; IAM's certificate), so a fleet asks IAM once, not once
+ * per key.
  */
-import { TokenCache, tokenFromIamResponse, IAM_GRANT_TYPE, IAM_TOKEN_PATH, type Credentials } from './iam';
+import { TokenCache, tokenFromIamResponse, IAM_GRANT_TYPE, IAM_TOKEN_PATH, type CachedToken, type Credentials } from './iam';
 import { REFUSAL_MEMORY_MS, type Call, type Engine, type TokenSource } from './engine';
 import type { Failure } from './failure';
 import type { Sanitizer } from './sanitize';
 import { displayUrl } from '../domain/endpoints';
+import { realSleep } from './pacing';
+import { sharedToken, type TokenStore } from './token-store';
 
 type TokenAnswer = { readonly ok: true; readonly token: string } | { readonly ok: false; readonly failure: Failure; readonly remembered: boolean };
+
+/** Carries a failed exchange through sharedToken(), which expects a throw. */
+class ExchangeFailed extends Error {
+  constructor(readonly answer: Extract<TokenAnswer, { ok: false }>) {
+    super('IAM exchange failed');
+  }
+}
 
 export class IamTokens implements TokenSource {
   private readonly cache: TokenCache;
@@ -22,6 +33,8 @@ export class IamTokens implements TokenSource {
     private readonly engine: Engine,
     private readonly sanitizer: Sanitizer,
     private readonly userAgent: string,
+    /** Tokens shared with the other processes of this user (API keys only). */
+    private readonly store?: TokenStore,
   ) {
     this.cache = new TokenCache(credentials);
   }
@@ -31,6 +44,9 @@ export class IamTokens implements TokenSource {
   }
 
   invalidate(): void {
+    const cred = this.credentials;
+    const refused = this.cache.current(this.engine.now());
+    if (cred.kind === 'api-key' && refused !== undefined) this.store?.invalidate(cred.apiKey, cred.iamBaseUrl, refused);
     this.cache.invalidate();
   }
 
@@ -39,13 +55,46 @@ export class IamTokens implements TokenSource {
     const cached = this.cache.current(now);
     if (cached !== undefined) return Promise.resolve({ ok: true, token: cached });
     if (this.refusal !== undefined && now < this.refusal.until) return Promise.resolve({ ok: false, failure: this.refusal.failure, remembered: true });
-    this.inFlight ??= this.exchange(call).finally(() => {
+    this.inFlight ??= this.obtain(call).finally(() => {
       this.inFlight = undefined;
     });
     return this.inFlight;
   }
 
+  /** A token from the shared store, a peer process's exchange, or our own exchange. */
+  private async obtain(call: Call): Promise<TokenAnswer> {
+    const cred = this.credentials;
+    if (this.store === undefined || cred.kind !== 'api-key') return this.exchange(call);
+    try {
+      const r = await sharedToken(this.store, cred.apiKey, cred.iamBaseUrl, async () => {
+        const t = await this.exchangeToken(call);
+        if (!t.ok) throw new ExchangeFailed(t);
+        return t.token;
+      }, {
+        now: this.engine.now,
+        // Polling for a peer's entry uses real time (the client's clock may be a test's).
+        sleep: (ms) => realSleep(ms, call.signal),
+        waitMs: Math.max(0, call.budget.windowStart + this.engine.limits.budgetMs - this.engine.now()),
+        ...(call.signal === undefined ? {} : { signal: call.signal }),
+      });
+      if (r.source !== 'exchange') {
+        this.sanitizer.add(r.token.accessToken);
+        this.cache.store({ accessToken: r.token.accessToken, expiresAt: r.token.expiresAt, obtainedAt: this.engine.now() });
+      }
+      return { ok: true, token: r.token.accessToken };
+    } catch (e) {
+      if (e instanceof ExchangeFailed) return e.answer;
+      throw e;
+    }
+  }
+
   private async exchange(call: Call): Promise<TokenAnswer> {
+    const t = await this.exchangeToken(call);
+    return t.ok ? { ok: true, token: t.token.accessToken } : t;
+  }
+
+  /** The IAM exchange itself; the token with its expiry. */
+  private async exchangeToken(call: Call): Promise<{ readonly ok: true; readonly token: CachedToken } | Extract<TokenAnswer, { ok: false }>> {
     const cred = this.credentials;
     // TokenCache always holds a static token, so only an API key gets here.
     if (cred.kind !== 'api-key') throw new Error('internal: a static token cannot be exchanged');
@@ -77,7 +126,7 @@ export class IamTokens implements TokenSource {
         if (t === undefined) return { ok: false, remembered: false, failure: { kind: 'bad-response', service: 'iam', endpoint, status: r.answer.status, what: 'token', detail: 'wrong-shape' } };
         this.sanitizer.add(t.accessToken);
         this.cache.store(t);
-        return { ok: true, token: t.accessToken };
+        return { ok: true, token: t };
       }
       case 'fail': {
         // Only answers about the credentials or the endpoint itself are remembered: one odd

@@ -24,6 +24,7 @@ import { RequestSlots, realSleep, type Sleep } from './pacing';
 import { parseKey, parseRegistrationsPage, type KeyInfo, type Registration } from './resources';
 import { DEFAULT_RETRY_LIMITS, GATE_REASON_CODE, gateDecision, type GateNote, type RetryLimits } from './retry-policy';
 import { createSanitizer, type Sanitizer } from './sanitize';
+import type { TokenStore } from './token-store';
 import { AbortedError, Transport, isAborted } from './transport';
 import { checkEndpointUrl, displayUrl } from '../domain/endpoints';
 
@@ -57,6 +58,11 @@ export interface KmsClientOptions {
   readonly maxConcurrentRequests?: number;
   /** Bounds of a registrations listing. Default {@link LISTING_BOUNDS}. */
   readonly listingBounds?: Partial<PageBounds>;
+  /**
+   * IAM tokens shared across processes (see token-store.ts): the CLI opens one so that the
+   * processes of one apply exchange the API key once. Default: this client's own only.
+   */
+  readonly tokenStore?: TokenStore;
 }
 
 /** What every result says about the call. */
@@ -183,7 +189,7 @@ export class KmsClient {
       sanitizer: this.sanitizer,
       ...(opts.maxConcurrentRequests === undefined ? {} : { slots: new RequestSlots(opts.maxConcurrentRequests) }),
     });
-    this.tokens = new IamTokens(opts.credentials, this.engine, this.sanitizer, this.userAgent);
+    this.tokens = new IamTokens(opts.credentials, this.engine, this.sanitizer, this.userAgent, opts.credentials.kind === 'api-key' ? opts.tokenStore : undefined);
   }
 
   /** Closes the dispatcher if this client created it (lets the process exit). */

@@ -142,6 +142,9 @@ export function runnerEnv(emulatorUrl: string, apiKey: string = DEMO_API_KEY, ex
   env.PATH = [path.dirname(process.execPath), process.env.PATH ?? ''].join(path.delimiter);
   env.IBMCLOUD_API_KEY = apiKey;
   env.IBMCLOUD_IAM_API_ENDPOINT = emulatorUrl;
+  // A runner of its own for the IAM token cache: the processes of one apply share a token,
+  // and no other test's (or emulator's) token is ever offered.
+  env.XDG_RUNTIME_DIR = mkdtempSync(path.join(tmpdir(), 'ks-runner-'));
   return { ...env, ...extra };
 }
 

@@ -29,6 +29,9 @@ export function cliEnv(emu: { url: string } | undefined, extra: Record<string, s
     PATH: process.env['PATH'] ?? '',
     IBMCLOUD_API_KEY: CANARY_API_KEY,
     KEY_SYNC_TIME_SCALE: '0.001',
+    // Each run exchanges its own token, so tests that count IAM requests do not depend on
+    // the order they run in (the shared cache has tests of its own).
+    KEY_SYNC_TOKEN_CACHE: 'off',
   };
   if (emu !== undefined) {
     env['IBMCLOUD_IAM_API_ENDPOINT'] = emu.url;

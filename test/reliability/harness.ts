@@ -38,6 +38,7 @@ export function env(creds: Creds, urls: { kms: string; iam: string }, extra: Rec
     IBMCLOUD_KP_API_ENDPOINT: urls.kms,
     KEY_SYNC_TIME_SCALE: '0.001',
     KEY_SYNC_ATTEMPT_TIMEOUT_MS: '400',
+    KEY_SYNC_TOKEN_CACHE: 'off',
     ...extra,
   };
 }

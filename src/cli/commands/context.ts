@@ -40,13 +40,21 @@ export interface CommandContext {
 // The client (and undici with it) loads only when a command needs it: `require` rather
 // than `import()` because the package compiles to CommonJS, and esbuild turns a require
 // of a bundled module into a lazily-run initialiser.
-/* eslint-disable-next-line @typescript-eslint/no-require-imports */
+/* eslint-disable @typescript-eslint/no-require-imports */
 const loadClient = (): typeof import('../../client/kms-client') => require('../../client/kms-client') as typeof import('../../client/kms-client');
+const loadTokenStore = (): typeof import('../../client/token-store') => require('../../client/token-store') as typeof import('../../client/token-store');
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/** The switch of the IAM token cache (token-store.ts), named here without loading it. */
+const TOKEN_CACHE_ENV = 'KEY_SYNC_TOKEN_CACHE';
 
 /** Builds the client of a command and runs `body` with it, closing it afterwards. */
 export async function withClient(config: ApiConfig, io: RunIo, opts: { maxConcurrentRequests?: number }, body: (c: CommandContext) => Promise<number>): Promise<number> {
   const { KmsClient, realSleep } = loadClient();
   const time = scaledTime(config.timeScale, io.now ?? Date.now, io.sleep ?? realSleep);
+  const env = io.env ?? process.env;
+  // The processes of one apply share the IAM token (a ready token needs no sharing).
+  const store = config.credentials.kind === 'api-key' ? loadTokenStore().openTokenStore(env) : undefined;
   const client = new KmsClient({
     baseUrl: config.baseUrl,
     credentials: config.credentials,
@@ -57,12 +65,15 @@ export async function withClient(config: ApiConfig, io: RunIo, opts: { maxConcur
     ...(io.random === undefined ? {} : { random: io.random }),
     ...(config.attemptTimeoutMs === undefined ? {} : { limits: { attemptTimeoutMs: config.attemptTimeoutMs } }),
     ...(opts.maxConcurrentRequests === undefined ? {} : { maxConcurrentRequests: opts.maxConcurrentRequests }),
+    ...(store === undefined ? {} : { tokenStore: store }),
   });
   const out = new SafeSink(io.stdout);
   const err = new SafeSink(io.stderr);
   out.use(client.sanitizer);
   err.use(client.sanitizer);
-  const extra = (io.env ?? process.env)['NODE_EXTRA_CA_CERTS'];
+  const extra = env['NODE_EXTRA_CA_CERTS'];
+  // Switched off on purpose needs no word; an unsafe directory does (the cache stays off).
+  if (store?.disabled !== undefined && !/^(off|0|false|no)$/i.test((env[TOKEN_CACHE_ENV] ?? '').trim())) err.write(`key-sync: note: the IAM token cache is off: ${store.disabled}\n`);
   try {
     return await body({ client, now: time.now, out, err, io, extraCaCerts: extra !== undefined && extra !== '' });
   } finally {
