@@ -74,6 +74,9 @@ function transportRows(target: Target): Row[] {
     { target, fault: '429 Retry-After: garbage, always', faults: [{ status: 429, headers: { 'Retry-After': 'soon, maybe' }, times: ALWAYS }], ...exhausted('KS_THROTTLED') },
     { target, fault: '429 Retry-After: 0, always', faults: [{ status: 429, headers: { 'Retry-After': '0' }, times: ALWAYS }], ...exhausted('KS_THROTTLED') },
     { target, fault: '429 Retry-After: 3600 (past the budget)', faults: [{ status: 429, headers: { 'Retry-After': '3600' }, times: ALWAYS }], exit: 75, code: 'KS_THROTTLED', requests: 1 },
+    // Monotonic: longer than a year is not "garbage, retry at once" but past the budget too.
+    { target, fault: '429 Retry-After: 99999999999 (beyond a year)', faults: [{ status: 429, headers: { 'Retry-After': '99999999999' }, times: ALWAYS }], exit: 75, code: 'KS_THROTTLED', requests: 1 },
+    { target, fault: '503 Retry-After: HTTP-date in 2099', faults: [{ status: 503, headers: { 'Retry-After': 'Thu, 01 Jan 2099 00:00:00 GMT' }, times: ALWAYS }], exit: 75, code: 'KS_HTTP_5XX', requests: 1 },
     { target, fault: '500, always', faults: [{ status: 500, times: ALWAYS }], ...exhausted('KS_HTTP_5XX') },
     { target, fault: '502 HTML body, always', faults: [{ status: 502, htmlBody: true, times: ALWAYS }], ...exhausted('KS_HTTP_5XX') },
     { target, fault: '503, always', faults: [{ status: 503, times: ALWAYS }], ...exhausted('KS_HTTP_5XX') },
