@@ -43,6 +43,10 @@ export class IamTokens implements TokenSource {
     return this.cache.canRefresh;
   }
 
+  hasToken(now: number): boolean {
+    return this.cache.current(now) !== undefined;
+  }
+
   invalidate(): void {
     const cred = this.credentials;
     const refused = this.cache.current(this.engine.now());

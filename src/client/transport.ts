@@ -136,10 +136,23 @@ export interface TransportOptions {
   readonly connectTimeoutMs: number;
 }
 
+/** A connection opened ahead of its first request (see {@link Transport.preconnect}). */
+interface Parked {
+  readonly socket: import('node:net').Socket;
+  state: 'connecting' | 'ready' | 'failed';
+  /** undici's callbacks waiting for the connection to finish. */
+  readonly waiters: Array<import('undici').buildConnector.Callback>;
+}
+
+/** An unused opened connection is closed after this long. */
+const PARKED_MAX_MS = 30_000;
+
 export class Transport {
   private dispatcherValue: Dispatcher | undefined;
   private readonly owns: boolean;
   private readonly connecting = new ConnectingSockets();
+  private connector: ConnectorReturningSocket | undefined;
+  private readonly parked = new Map<string, Parked>();
 
   constructor(private readonly opts: TransportOptions) {
     this.dispatcherValue = opts.dispatcher;
@@ -152,17 +165,70 @@ export class Transport {
     // Certificate verification is always on, whatever NODE_TLS_REJECT_UNAUTHORIZED says.
     // (undici's connector returns the socket it creates; its type says void.)
     const inner = buildConnector({ timeout: this.opts.connectTimeoutMs, rejectUnauthorized: true }) as unknown as ConnectorReturningSocket;
-    const connect: ConnectorReturningSocket = (options, callback) => {
+    const open: ConnectorReturningSocket = (options, callback) => {
       const socket = inner(options, callback);
       this.connecting.track(originOf(options), socket, options.protocol === 'https:');
       return socket;
+    };
+    this.connector = open;
+    const connect: ConnectorReturningSocket = (options, callback) => {
+      const origin = originOf(options);
+      const p = this.parked.get(origin);
+      if (p === undefined || p.state === 'failed' || p.socket.destroyed) {
+        this.parked.delete(origin);
+        return open(options, callback);
+      }
+      // Hand over the connection opened ahead (ready now, or when it is).
+      this.parked.delete(origin);
+      p.socket.ref();
+      if (p.state === 'ready') queueMicrotask(() => callback(null, p.socket));
+      else p.waiters.push(callback);
+      return p.socket;
     };
     this.dispatcherValue = new Agent({ keepAliveTimeout: 10_000, connect });
     return this.dispatcherValue;
   }
 
+  /**
+   * Starts connecting (TCP and TLS) to `origin` now, for a request that will follow: the
+   * key service's connection is set up while the IAM token is being exchanged, instead of
+   * after it. Nothing is sent; a connection not used within 30 s is closed. No-op with an
+   * injected dispatcher or when a connection is already being opened.
+   */
+  preconnect(origin: string): void {
+    if (!this.owns) return;
+    const key = normalOrigin(origin);
+    if (this.parked.has(key)) return;
+    void this.dispatcher;
+    const open = this.connector;
+    if (open === undefined) return;
+    const u = new URL(origin);
+    const waiters: Parked['waiters'] = [];
+    // The connector calls back on the connect event, never before it returns.
+    const socket = open({ protocol: u.protocol, hostname: u.hostname.replace(/^\[|\]$/g, ''), host: u.host, port: u.port }, (err, s) => {
+      parked.state = err === null ? 'ready' : 'failed';
+      for (const w of waiters.splice(0)) {
+        if (err !== null) w(err, null);
+        else w(null, s as import('node:net').Socket);
+      }
+    });
+    const parked: Parked = { socket, state: 'connecting', waiters };
+    // An opened connection never keeps the process alive by itself.
+    socket.unref();
+    socket.on('error', () => undefined);
+    this.parked.set(key, parked);
+    setTimeout(() => {
+      if (this.parked.get(key) === parked) {
+        this.parked.delete(key);
+        socket.destroy();
+      }
+    }, PARKED_MAX_MS).unref();
+  }
+
   /** Closes the dispatcher if this transport created it (lets the process exit). */
   async close(): Promise<void> {
+    for (const p of this.parked.values()) p.socket.destroy();
+    this.parked.clear();
     if (this.owns && this.dispatcherValue !== undefined) await this.dispatcherValue.destroy().catch(() => undefined);
   }
 

@@ -470,3 +470,30 @@ describe('the environment and the pipe', () => {
     }
   });
 });
+
+describe('the key service connection is set up while IAM answers', () => {
+  test('IAM answers only once the key service has a connection from this run: the sync goes through (no sequential set-up)', async () => {
+    let kmsConnected: () => void = () => undefined;
+    const connected = new Promise<void>((r) => (kmsConnected = r));
+    const kms = await hostile((_req, res) => void res.writeHead(204).end());
+    kms.server.on('connection', () => kmsConnected());
+    let releasedBy = 'nothing';
+    const iam = await hostile(() => undefined, (_req, res) => {
+      const answer = (why: string): void => {
+        if (res.headersSent) return;
+        releasedBy = why;
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: TOKEN, expires_in: 3600 }));
+      };
+      void connected.then(() => answer('the key service connection'));
+      setTimeout(() => answer('the 3 s fallback'), 3000).unref();
+    });
+    try {
+      const r = await runCli(['sync', '--instance-id', INSTANCE, '--key-id', KEY], { ...env(kms.url), IBMCLOUD_IAM_API_ENDPOINT: iam.url, KEY_SYNC_TIME_SCALE: '1' });
+      expect(r.code).toBe(0);
+      expect(releasedBy).toBe('the key service connection');
+    } finally {
+      await kms.close();
+      await iam.close();
+    }
+  });
+});
