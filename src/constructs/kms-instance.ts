@@ -10,7 +10,8 @@ import {
   type KmsService,
 } from '../domain/endpoints';
 import { Token } from './core';
-import { invalidEndpoint, invalidHpcsPort, invalidInstanceId, invalidService, unknownRegion } from './errors';
+import { sep as pathSep, relative as relativePath } from 'node:path';
+import { KeySyncConfigError, invalidEndpoint, invalidHpcsPort, invalidInstanceId, invalidService, unknownRegion } from './errors';
 import { checkInstanceId } from '../domain';
 
 export type { KmsService } from '../domain/endpoints';
@@ -82,6 +83,10 @@ export class KmsInstance {
    * @throws KeySyncConfigError for a non-UUID instance id or an unknown region
    */
   public static keyProtect(props: KeyProtectInstanceProps): KmsInstance {
+    return withCallSite(() => KmsInstance.makeKeyProtect(props));
+  }
+
+  private static makeKeyProtect(props: KeyProtectInstanceProps): KmsInstance {
     const where = 'KmsInstance.keyProtect';
     checkId(where, props.instanceId);
     checkRegion(where, 'key-protect', props.region);
@@ -101,6 +106,10 @@ export class KmsInstance {
    * @throws KeySyncConfigError for a non-UUID instance id, an unknown region or a port outside 8000-19999
    */
   public static hyperProtect(props: HyperProtectInstanceProps): KmsInstance {
+    return withCallSite(() => KmsInstance.makeHyperProtect(props));
+  }
+
+  private static makeHyperProtect(props: HyperProtectInstanceProps): KmsInstance {
     const where = 'KmsInstance.hyperProtect';
     checkId(where, props.instanceId);
     checkRegion(where, 'hpcs', props.region);
@@ -129,6 +138,10 @@ export class KmsInstance {
    * @throws KeySyncConfigError for a non-UUID instance id or a bad URL (plain http to a non-loopback host, ...)
    */
   public static fromEndpoint(props: EndpointInstanceProps): KmsInstance {
+    return withCallSite(() => KmsInstance.makeFromEndpoint(props));
+  }
+
+  private static makeFromEndpoint(props: EndpointInstanceProps): KmsInstance {
     const where = 'KmsInstance.fromEndpoint';
     checkId(where, props.instanceId);
     const service = props.service ?? 'key-protect';
@@ -154,6 +167,35 @@ export class KmsInstance {
     public readonly endpoint: string,
     public readonly cliFlags: readonly CliFlag[],
   ) {}
+}
+
+/**
+ * Runs a factory; a KeySyncConfigError it throws names where the factory was called from
+ * (a KmsInstance is not a construct and has no construct path of its own): the first
+ * stack frame outside this package, relative to the working directory.
+ */
+function withCallSite(make: () => KmsInstance): KmsInstance {
+  try {
+    return make();
+  } catch (e) {
+    if (!(e instanceof KeySyncConfigError)) throw e;
+    const site = callSite(new Error().stack ?? '');
+    if (site === undefined) throw e;
+    throw new KeySyncConfigError(`${e.path} (called at ${site})`, e.prop, e.value, e.problem, e.fix);
+  }
+}
+
+/** The first frame of `stack` outside this directory (the package's constructs), as file:line:column. */
+export function callSite(stack: string, ownDir: string = __dirname, cwd: string = process.cwd()): string | undefined {
+  for (const line of stack.split('\n').slice(1)) {
+    const m = /\(?((?:file:\/\/)?\/[^()]+?):(\d+):(\d+)\)?\s*$/.exec(line.trim());
+    if (m === null) continue;
+    const file = (m[1] as string).replace(/^file:\/\//, '');
+    if (file.startsWith(`${ownDir}${pathSep}`) || file.includes(`${pathSep}node_modules${pathSep}`) || file.startsWith('node:')) continue;
+    const rel = relativePath(cwd, file);
+    return `${rel.startsWith('..') ? file : rel}:${m[2] ?? ''}:${m[3] ?? ''}`;
+  }
+  return undefined;
 }
 
 function checkId(where: string, instanceId: string): void {
