@@ -102,7 +102,7 @@ export function checkAuthorization(req: KmsRequest, tokens: TokenIssuer): Reply 
     return unauthorized(
       verdict.reason === 'expired'
         ? 'The IAM access token has expired; request a new token'
-        : 'The IAM access token is not valid; request a new token with an API key that has the Writer or Manager role',
+        : 'The IAM access token is not valid; request a new token',
     );
   }
   return undefined;
