@@ -50,6 +50,18 @@ export const SYNC_OPTIONS = {
   concurrency: { type: 'string' },
   'max-wait': { type: 'string' },
   'verify-registrations': { type: 'boolean' },
+  // Sync only the keys whose resources lag past the grace period (see `status`).
+  'if-behind': { type: 'boolean' },
+  'grace-hours': { type: 'string' },
+} as const;
+
+export const STATUS_OPTIONS = {
+  ...ENDPOINT_OPTIONS,
+  'key-id': { type: 'string', multiple: true },
+  'keys-file': { type: 'string' },
+  'all-registered': { type: 'boolean' },
+  'grace-hours': { type: 'string' },
+  concurrency: { type: 'string' },
 } as const;
 
 export const REGISTRATIONS_OPTIONS = {

@@ -61,8 +61,12 @@ function notStarted(maxWaitSeconds: number): SyncResult {
   };
 }
 
-/** Syncs `keyIds` (distinct, validated) with bounded concurrency. Never throws for HTTP outcomes. */
-export async function syncFleet(client: KmsClient, keyIds: readonly string[], opts: FleetOptions, now: () => number): Promise<FleetResult> {
+/**
+ * Syncs `keyIds` (distinct, validated) with bounded concurrency. Never throws for HTTP
+ * outcomes. `known`: results decided before the fleet ran (keys whose status could not be
+ * read by `--if-behind`), reported with the others and counted in the exit code.
+ */
+export async function syncFleet(client: KmsClient, keyIds: readonly string[], opts: FleetOptions, now: () => number, known: readonly FleetKeyResult[] = []): Promise<FleetResult> {
   const start = now();
   const results: (SyncResult | undefined)[] = new Array<SyncResult | undefined>(keyIds.length);
   let synced = 0;
@@ -140,10 +144,10 @@ export async function syncFleet(client: KmsClient, keyIds: readonly string[], op
   await Promise.all(workers);
   await Promise.all(background);
 
-  const keys = keyIds.map((keyId, i) => ({ keyId, result: results[i] ?? notStarted(opts.maxWaitSeconds) }));
+  const keys = [...keyIds.map((keyId, i) => ({ keyId, result: results[i] ?? notStarted(opts.maxWaitSeconds) })), ...known];
   synced = keys.filter((k) => k.result.outcome === 'synced').length;
   gated = keys.filter((k) => k.result.outcome === 'gated').length;
   failed = keys.length - synced - gated;
-  return { keys, counts: counts(), exitCode: worstExitCode(keys.map((k) => exitCodeFor(k.result))), elapsedMs: now() - start };
+  return { keys, counts: { ...counts(), total: keys.length, done: keys.length }, exitCode: worstExitCode(keys.map((k) => exitCodeFor(k.result))), elapsedMs: now() - start };
 }
 

@@ -1,15 +1,16 @@
 /**
  * The help texts: the overview (every command) and one page per command. Pure text.
  */
-import { DEFAULT_MAX_WAIT_SECONDS, MAX_WAIT_SECONDS_LIMIT } from '../domain';
+import { DEFAULT_GRACE_HOURS, DEFAULT_MAX_WAIT_SECONDS, MAX_GRACE_HOURS, MAX_WAIT_SECONDS_LIMIT } from '../domain';
 import { HPCS_PORT_MAX, HPCS_PORT_MIN } from '../domain/endpoints';
 
 /** Commands with a help page of their own (the emulator's is its own `--help`). */
-export type HelpTopic = 'sync' | 'registrations';
+export type HelpTopic = 'sync' | 'registrations' | 'status';
 
 /** Every command, for the overview and for "unknown command" messages. */
 export const COMMANDS: ReadonlyArray<readonly [name: string, summary: string]> = [
   ['sync', 're-notify the resources associated with a key (or many keys), gate-aware'],
+  ['status', 'which resources have not picked up a key change (version status), per key'],
   ['registrations', "list the resources associated with a key or with every key of an instance"],
   ['emulator', 'run a local emulator of IAM and the key API (no cloud account needed)'],
   ['help', 'this overview, or `key-sync help COMMAND` for one command'],
@@ -85,6 +86,10 @@ Flags:
   --max-wait SECONDS      how long to wait for the sync time gate, from the start
                           (default ${DEFAULT_MAX_WAIT_SECONDS}; 0 = never wait; at most ${MAX_WAIT_SECONDS_LIMIT})
   --verify-registrations  list the key's registrations first; warn if there are none
+  --if-behind             sync only the keys whose resources lag past --grace-hours
+                          after a key change (see \`key-sync status\`); report the others
+                          with their verdict and send nothing for them
+  --grace-hours H         with --if-behind (default ${DEFAULT_GRACE_HOURS})
   --keys-file FILE        sync every key listed in FILE (one id or alias per line, # comments)
   --all-registered        sync every key of the instance that has a registration
   --concurrency N         several keys: at most N requests in flight (default 8, 1-64);
@@ -103,6 +108,47 @@ ${RETRIES}
 ${ENVIRONMENT}
 
 ${EXIT_CODES}
+`;
+
+const STATUS_HELP = `Usage:
+  key-sync status --instance-id ID (--key-id ID... | --keys-file FILE | --all-registered)
+                  [--grace-hours H] [--concurrency N] [endpoint] [--key-ring RING] [--json]
+
+Compares each key's current version with the version each of its registrations says
+protects the resource, and tells which resources did not pick up a key change.
+
+Verdict per key:
+  current           every resource is on the key's current version
+  catching-up       some are not, within --grace-hours of the key's last change
+  behind            some are not, past the grace period: \`key-sync sync --if-behind\` heals them
+  no-registrations  nothing is associated with the key
+  unknown           the key or its registrations could not be read (the reason is given)
+
+Flags:
+  --instance-id ID        service instance GUID (required)
+  --key-id ID             a key to report on (UUID or alias); repeat it for several
+  --keys-file FILE        the keys listed in FILE (one id or alias per line, # comments)
+  --all-registered        every key of the instance that has a registration
+  --grace-hours H         how long a resource may lag after a key change before it is
+                          behind (default ${DEFAULT_GRACE_HOURS}, the time IBM gives services; 0-${MAX_GRACE_HOURS})
+  --concurrency N         at most N requests in flight (default 8, 1-64)
+  --json                  print one JSON object instead of the table
+
+More than three keys share one instance-wide registrations listing (all pages); each key
+is read once for its current version.
+
+${ENDPOINT_FLAGS}
+
+${RETRIES}
+
+${ENVIRONMENT}
+
+Exit codes:
+  0   no key is behind
+  3   at least one key is behind, and nothing failed
+  75  could not complete (429/5xx/network failures outlasted the retry budget, interrupted)
+  1   a permanent failure reading a key or a listing
+  2   usage or configuration error, found before any request is sent
 `;
 
 const REGISTRATIONS_HELP = `Usage:
@@ -136,6 +182,8 @@ export function helpText(topic: HelpTopic | undefined): string {
       return SYNC_HELP;
     case 'registrations':
       return REGISTRATIONS_HELP;
+    case 'status':
+      return STATUS_HELP;
     case undefined:
       return HELP;
   }

@@ -3,9 +3,9 @@
  * names the flag, the value and the fix. Pure: nothing is read or sent before this
  * succeeds (a --keys-file is read, and checked, by the fleet command before any request).
  */
-import { DEFAULT_MAX_WAIT_SECONDS, checkKeyId, checkMaxWaitSeconds } from '../domain';
+import { DEFAULT_GRACE_HOURS, DEFAULT_MAX_WAIT_SECONDS, checkGraceHours, checkKeyId, checkMaxWaitSeconds } from '../domain';
 import { apiConfig, type ApiConfig } from './endpoint-config';
-import { REGISTRATIONS_OPTIONS, SYNC_OPTIONS, UsageError, checked, nearestFlag, parseFlags, printable, single, usage, wholeNumber, type Env } from './flags';
+import { REGISTRATIONS_OPTIONS, STATUS_OPTIONS, SYNC_OPTIONS, UsageError, checked, nearestFlag, parseFlags, printable, single, usage, wholeNumber, type Env } from './flags';
 import { COMMAND_NAMES, type HelpTopic } from './help';
 
 export type { Env } from './flags';
@@ -15,6 +15,8 @@ export interface SyncConfig extends ApiConfig {
   readonly keyId: string;
   readonly maxWaitSeconds: number;
   readonly verifyRegistrations: boolean;
+  /** --if-behind: the grace period in hours; sync only when the key is behind. */
+  readonly ifBehindGraceHours?: number;
 }
 
 /** Default and limits of --concurrency (fleet sync). */
@@ -29,6 +31,17 @@ export interface FleetSyncConfig extends ApiConfig {
   readonly allRegistered: boolean;
   readonly maxWaitSeconds: number;
   readonly concurrency: number;
+  /** --if-behind: the grace period in hours; sync only the keys that are behind. */
+  readonly ifBehindGraceHours?: number;
+}
+
+/** `key-sync status`: keys from repeated --key-id and/or --keys-file, or --all-registered. */
+export interface StatusConfig extends ApiConfig {
+  readonly keyIds: readonly string[];
+  readonly keysFile?: string;
+  readonly allRegistered: boolean;
+  readonly graceHours: number;
+  readonly concurrency: number;
 }
 
 export interface RegistrationsConfig extends ApiConfig {
@@ -40,6 +53,7 @@ export type Command =
   | { readonly kind: 'sync'; readonly config: SyncConfig }
   | { readonly kind: 'fleet-sync'; readonly config: FleetSyncConfig }
   | { readonly kind: 'registrations'; readonly config: RegistrationsConfig }
+  | { readonly kind: 'status'; readonly config: StatusConfig }
   | { readonly kind: 'emulator'; readonly argv: readonly string[] }
   | { readonly kind: 'help'; readonly topic?: HelpTopic }
   | { readonly kind: 'version' }
@@ -51,6 +65,46 @@ function maxWait(raw: string | undefined): number {
   const p = checkMaxWaitSeconds(n);
   if (p !== undefined) usage(`--max-wait "${printable(raw)}" ${Number.isNaN(n) ? 'is not a whole number of seconds' : p.problem}; ${p.fix}`);
   return n;
+}
+
+function graceHours(raw: string | undefined): number {
+  if (raw === undefined) return DEFAULT_GRACE_HOURS;
+  const t = raw.trim();
+  const n = /^\d+(\.\d+)?$/.test(t) ? Number(t) : NaN;
+  const p = checkGraceHours(n);
+  if (p !== undefined) usage(`--grace-hours "${printable(raw)}" ${p.problem}; ${p.fix}`);
+  return n;
+}
+
+/** The keys of a command that takes several: repeated --key-id (checked), --keys-file, --all-registered. */
+function keySelection(values: { 'key-id'?: string[] | undefined; 'keys-file'?: string | undefined; 'all-registered'?: boolean | undefined }, what: string): { keyIds: string[]; keysFile?: string; allRegistered: boolean } {
+  const keyIds = values['key-id'] ?? [];
+  const keysFile = values['keys-file'];
+  const allRegistered = values['all-registered'] === true;
+  if (allRegistered && (keyIds.length > 0 || keysFile !== undefined)) {
+    usage(`--all-registered ${what} every key that has a registration; give it without ${keyIds.length > 0 ? '--key-id' : '--keys-file'}`);
+  }
+  if (keysFile === '') usage('--keys-file needs a file name, e.g. --keys-file keys.txt (one key id or alias per line)');
+  for (const k of keyIds) {
+    if (k === '') usage('--key-id needs a value: the root key\'s UUID or alias');
+    checked('--key-id', k, checkKeyId(k));
+  }
+  return { keyIds, ...(keysFile === undefined ? {} : { keysFile }), allRegistered };
+}
+
+function parseStatus(args: readonly string[], env: Env): Command {
+  const values = parseFlags('status', args, STATUS_OPTIONS);
+  if (values.help === true) return { kind: 'help', topic: 'status' };
+  const sel = keySelection(values, 'reports on');
+  if (sel.keyIds.length === 0 && sel.keysFile === undefined && !sel.allRegistered) {
+    usage('say which keys: --key-id ID (repeatable), --keys-file FILE or --all-registered');
+  }
+  const concurrency = values.concurrency === undefined
+    ? DEFAULT_CONCURRENCY
+    : wholeNumber('--concurrency', values.concurrency, 1, MAX_CONCURRENCY, `it bounds how many requests are in flight (default ${DEFAULT_CONCURRENCY})`);
+  const grace = graceHours(values['grace-hours']);
+  const api = apiConfig(values, env, 'status');
+  return { kind: 'status', config: { ...api, ...sel, graceHours: grace, concurrency } };
 }
 
 function parseSync(args: readonly string[], env: Env): Command {
@@ -77,11 +131,13 @@ function parseSync(args: readonly string[], env: Env): Command {
     usage('--verify-registrations checks one key; with several keys use --all-registered, which syncs only keys that have registrations');
   }
   const maxWaitSeconds = maxWait(values['max-wait']);
+  if (values['grace-hours'] !== undefined && values['if-behind'] !== true) usage('--grace-hours goes with --if-behind (or `key-sync status`); add --if-behind, or drop it');
+  const ifBehind = values['if-behind'] === true ? { ifBehindGraceHours: graceHours(values['grace-hours']) } : {};
   const api = apiConfig(values, env, 'sync');
   if (fleet) {
-    return { kind: 'fleet-sync', config: { ...api, keyIds, ...(keysFile === undefined ? {} : { keysFile }), allRegistered, maxWaitSeconds, concurrency } };
+    return { kind: 'fleet-sync', config: { ...api, keyIds, ...(keysFile === undefined ? {} : { keysFile }), allRegistered, maxWaitSeconds, concurrency, ...ifBehind } };
   }
-  return { kind: 'sync', config: { ...api, keyId: keyIds[0] ?? '', maxWaitSeconds, verifyRegistrations: values['verify-registrations'] === true } };
+  return { kind: 'sync', config: { ...api, keyId: keyIds[0] ?? '', maxWaitSeconds, verifyRegistrations: values['verify-registrations'] === true, ...ifBehind } };
 }
 
 function parseRegistrations(args: readonly string[], env: Env): Command {
@@ -125,7 +181,7 @@ export function parseCommand(argv: readonly string[], env: Env): Command {
     case 'help': {
       const topic = rest[0];
       if (topic === undefined) return { kind: 'help' };
-      if (topic === 'sync' || topic === 'registrations') return { kind: 'help', topic };
+      if (topic === 'sync' || topic === 'registrations' || topic === 'status') return { kind: 'help', topic };
       if (topic === 'emulator') return { kind: 'emulator', argv: ['--help'] };
       if (COMMAND_NAMES.includes(topic)) return { kind: 'help' };
       return { kind: 'usage-error', message: `no help for "${printable(topic)}": the commands are ${commandList()}` };
@@ -138,6 +194,8 @@ export function parseCommand(argv: readonly string[], env: Env): Command {
       return withTopic('sync', () => parseSync(rest, env));
     case 'registrations':
       return withTopic('registrations', () => parseRegistrations(rest, env));
+    case 'status':
+      return withTopic('status', () => parseStatus(rest, env));
     case 'emulator':
       return { kind: 'emulator', argv: rest };
     default: {

@@ -13,6 +13,7 @@ import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './output/exit-codes';
 import { SafeSink } from './output/sink';
 import { runFleetSync, fleetKeys } from './commands/fleet-sync';
 import { runRegistrations } from './commands/registrations';
+import { runStatus } from './commands/status';
 import { runSync } from './commands/sync';
 import type { RunIo } from './commands/context';
 import { version } from './version';
@@ -57,6 +58,14 @@ export async function run(argv: readonly string[], env: Env, io: RunIo): Promise
     }
     case 'registrations':
       return guarded(cmd.config, io, () => runRegistrations(cmd.config, ioWithEnv));
+    case 'status': {
+      const keys = fleetKeys(cmd.config);
+      if (!keys.ok) {
+        new SafeSink(io.stderr).write(`key-sync: ${keys.message}\nRun \`key-sync status --help\` for usage.\n`);
+        return EXIT_USAGE;
+      }
+      return guarded(cmd.config, io, () => runStatus(cmd.config, keys.keys, ioWithEnv));
+    }
   }
 }
 

@@ -58,6 +58,17 @@ export interface KeySyncOptions {
    */
   readonly verifyRegistrations?: boolean;
   /**
+   * When the sync hash changes, sync only if the key is behind (`key-sync sync
+   * --if-behind`): some of its registrations are still on an older key version past the
+   * grace period (4 h). Choose it when rotations happen outside this stack (a rotation
+   * policy, by hand): a declared marker bump after such a rotation then sends no sync the
+   * gate would refuse when the resources have already caught up. It cannot see events
+   * that leave no version behind (disable, enable, delete, restore): for those, leave it
+   * off so the sync always runs. Changing it does not re-run a sync.
+   * @default false
+   */
+  readonly onlyIfBehind?: boolean;
+  /**
    * Which Terraform resource carries the sync. `'null_resource'` puts the trigger map in
    * `triggers` and needs the `hashicorp/null` provider (declared for you). `'terraform_data'`
    * puts the same map in `triggers_replace` and needs no provider at all (Terraform >= 1.4,
@@ -120,6 +131,8 @@ export class KeySync extends Construct {
   public readonly maxWaitSeconds: number;
   /** Whether the CLI verifies registrations after the sync. */
   public readonly verifyRegistrations: boolean;
+  /** Whether the CLI syncs only when the key is behind (`--if-behind`). */
+  public readonly onlyIfBehind: boolean;
   /** Extra triggers. */
   public readonly triggers: Readonly<Record<string, string>>;
   /** The command the provisioner runs (from the stack directory), as a Terraform string. */
@@ -153,6 +166,7 @@ export class KeySync extends Construct {
     this.key = props.key;
     this.maxWaitSeconds = maxWait;
     this.verifyRegistrations = props.verifyRegistrations === true;
+    this.onlyIfBehind = props.onlyIfBehind === true;
     this.triggers = { ...triggers };
     this.resourceType = resourceType;
 
@@ -290,5 +304,6 @@ function buildCommand(assetPath: string, sync: KeySync): string {
   const maxWait = Token.isUnresolved(sync.maxWaitSeconds) ? Token.asString(sync.maxWaitSeconds) : String(sync.maxWaitSeconds);
   words.push('--max-wait', shellWord(maxWait));
   if (sync.verifyRegistrations) words.push('--verify-registrations');
+  if (sync.onlyIfBehind) words.push('--if-behind');
   return words.join(' ');
 }

@@ -16,3 +16,17 @@ export function checkMaxWaitSeconds(n: number): Invalid | undefined {
   };
 }
 
+
+/** Default grace period of `key-sync status`, hours: the time IBM gives services to respond to a key event. */
+export const DEFAULT_GRACE_HOURS = 4;
+/** The longest grace period accepted, hours (a week). */
+export const MAX_GRACE_HOURS = 168;
+
+/** Checks a grace period in hours: a number from 0 to {@link MAX_GRACE_HOURS} (fractions allowed). */
+export function checkGraceHours(n: number): Invalid | undefined {
+  if (Number.isFinite(n) && n >= 0 && n <= MAX_GRACE_HOURS) return undefined;
+  return {
+    problem: Number.isFinite(n) ? `is outside 0-${MAX_GRACE_HOURS}` : 'is not a number of hours',
+    fix: `give the hours a resource may lag after a key change before it counts as behind, from 0 to ${MAX_GRACE_HOURS} (default ${DEFAULT_GRACE_HOURS}, the time IBM gives services to respond)`,
+  };
+}

@@ -158,7 +158,6 @@ export async function runEmulatorCommand(argv: string[], io: EmulatorCommandIo, 
   lines.push(`export IBMCLOUD_API_KEY=${shellQuote(apiKey)}`);
   lines.push(`export IBMCLOUD_IAM_API_ENDPOINT=${emulator.url}`);
   lines.push(`export IBMCLOUD_KP_API_ENDPOINT=${emulator.url}`);
-  lines.push(`export DEMO_API_KEY=${shellQuote(apiKey)}`);
   lines.push('', 'Press Ctrl-C to stop.');
   io.stdout.write(`${lines.join('\n')}\n`);
 

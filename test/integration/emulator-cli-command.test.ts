@@ -40,7 +40,6 @@ test('prints URL, ids, aliases, API key and export lines; serves; stops on abort
     'export IBMCLOUD_API_KEY=ks-emulator-demo-key',
     `export IBMCLOUD_IAM_API_ENDPOINT=${url}\n`,
     `export IBMCLOUD_KP_API_ENDPOINT=${url}\n`,
-    'export DEMO_API_KEY=ks-emulator-demo-key',
   ]) {
     expect(text).toContain(s);
   }

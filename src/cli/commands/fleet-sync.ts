@@ -10,7 +10,11 @@ import { syncFleet } from '../fleet-runner';
 import { KEYS_FILE_MAX_BYTES, parseKeysFile } from '../keys-file';
 import type { FleetSyncConfig } from '../parse-command';
 import { exitCodeFor } from '../output/exit-codes';
-import { FleetProgress, fleetJson, fleetTable, type FleetContext, type SameKey } from '../output/fleet';
+import { FleetProgress, fleetJson, fleetTable, type FleetContext, type SameKey, type SkippedKey } from '../output/fleet';
+import { skippedJson, statusFailure } from '../output/if-behind';
+import { verdictSentence } from '../output/status';
+import { gatherStatus } from '../status-runner';
+import type { FleetKeyResult } from '../fleet-runner';
 import { registrationsJson, registrationsText } from '../output/registrations';
 import type { TextSink } from '../output/sink';
 import { plural } from '../output/words';
@@ -20,7 +24,7 @@ import { withClient, type RunIo } from './context';
  * The keys known before any request: repeated --key-id, then the keys file (read and
  * checked here), without exact duplicates. A usage error message when the file is bad.
  */
-export function fleetKeys(config: FleetSyncConfig): { ok: true; keys: string[]; duplicates: number } | { ok: false; message: string } {
+export function fleetKeys(config: { readonly keyIds: readonly string[]; readonly keysFile?: string }): { ok: true; keys: string[]; duplicates: number } | { ok: false; message: string } {
   const keys: string[] = [];
   const seen = new Set<string>();
   let duplicates = 0;
@@ -96,7 +100,42 @@ export function runFleetSync(config: FleetSyncConfig, given: readonly string[], 
     let keys: string[] = [...given];
     let registrations: number | undefined;
     let same: SameKey[] = [];
-    if (config.allRegistered) {
+    const skipped: SkippedKey[] = [];
+    const unreadable: FleetKeyResult[] = [];
+    if (config.ifBehindGraceHours !== undefined) {
+      // Only the keys that are behind are synced; the status run reads every key (so
+      // aliases resolve) and lists registrations once.
+      const statusContext = { instanceId: config.instanceId, credentialEnv: config.credentials.envName, extraCaCerts, graceHours: config.ifBehindGraceHours };
+      const run = await gatherStatus(client, config.allRegistered ? 'all-registered' : keys, {
+        instanceId: config.instanceId,
+        ...(config.keyRing === undefined ? {} : { keyRing: config.keyRing }),
+        graceMs: config.ifBehindGraceHours * 3_600_000,
+        now,
+        ...(io.signal === undefined ? {} : { signal: io.signal }),
+      });
+      if (run.listing !== undefined && run.listing.outcome !== 'listed') {
+        // Never a sync of part of the keys: a listing that did not complete syncs none.
+        const listing = { instanceId: config.instanceId, credentialEnv: config.credentials.envName, extraCaCerts };
+        if (config.json) out.json(registrationsJson(run.listing, listing));
+        else err.write(registrationsText(run.listing, listing));
+        return exitCodeFor(run.listing);
+      }
+      keys = [];
+      const seen = new Set<string>();
+      for (const k of run.keys) {
+        const id = (k.uuid ?? k.keyId).toLowerCase();
+        if (seen.has(id)) {
+          same.push({ given: k.keyId, keyId: run.keys.find((x) => (x.uuid ?? x.keyId).toLowerCase() === id)?.keyId ?? id });
+          continue;
+        }
+        seen.add(id);
+        if (k.failedCall !== undefined) unreadable.push({ keyId: k.keyId, result: statusFailure(k.failedCall, config.maxWaitSeconds) });
+        else if (k.status?.verdict === 'behind') keys.push(k.keyId);
+        else skipped.push({ keyId: k.keyId, verdict: k.status?.verdict ?? 'unknown', message: verdictSentence(k, statusContext), json: skippedJson(k, statusContext) });
+      }
+      for (const s of same) note(err, `${s.given} and ${s.keyId} are the same key; it is synced once, as ${s.keyId}`);
+      progress.note(`key-sync: ${plural(run.keys.length, 'key')} of instance ${config.instanceId}: ${keys.length} behind (syncing), ${skipped.length} not behind, ${unreadable.length} whose status could not be read (${plural(run.requests.keyReads, 'key read')}, ${plural(run.requests.listings, 'listing request')})`);
+    } else if (config.allRegistered) {
       const reg = await client.listRegistrations({
         instanceId: config.instanceId,
         ...(config.keyRing === undefined ? {} : { keyRing: config.keyRing }),
@@ -137,13 +176,13 @@ export function runFleetSync(config: FleetSyncConfig, given: readonly string[], 
       concurrency: config.concurrency,
       ...(io.signal === undefined ? {} : { signal: io.signal }),
       onChange: progress.update,
-    }, now);
+    }, now, unreadable);
     progress.finish();
     const source = config.allRegistered ? 'all-registered' : config.keysFile !== undefined ? 'keys-file' : 'key-id';
     if (config.json) {
-      out.json(fleetJson(result, context, { source, concurrency: config.concurrency, ...(registrations === undefined ? {} : { registrations }), sameKeys: same }));
+      out.json(fleetJson(result, context, { source, concurrency: config.concurrency, ...(registrations === undefined ? {} : { registrations }), sameKeys: same, ...(config.ifBehindGraceHours === undefined ? {} : { skipped }) }));
     } else {
-      out.write(fleetTable(result, context));
+      out.write(fleetTable(result, context, skipped));
     }
     return result.exitCode;
   });

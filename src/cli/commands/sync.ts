@@ -1,4 +1,7 @@
-/** `key-sync sync` for one key: optionally list its registrations first, then sync. */
+/**
+ * `key-sync sync` for one key: optionally list its registrations first, or (--if-behind)
+ * find its version status first and sync only when it is behind; then sync.
+ */
 import type { SyncResult } from '../../client/kms-client';
 import type { SyncConfig } from '../parse-command';
 import { exitCodeFor } from '../output/exit-codes';
@@ -6,10 +9,12 @@ import { ProgressPrinter } from '../output/progress';
 import { registrationsMessage } from '../output/registrations';
 import { syncJson, syncLine, type SyncSubject } from '../output/sync';
 import { plural } from '../output/words';
+import { skippedJson, skippedLine, statusFailure } from '../output/if-behind';
+import { gatherStatus } from '../status-runner';
 import { withClient, type RunIo } from './context';
 
 export function runSync(config: SyncConfig, io: RunIo): Promise<number> {
-  return withClient(config, io, {}, async ({ client, out, err, extraCaCerts }) => {
+  return withClient(config, io, {}, async ({ client, now, out, err, extraCaCerts }) => {
     const progress = new ProgressPrinter(err, io.isTTY, `key-sync: key ${config.keyId}`);
     for (const n of config.notes) progress.note(`key-sync: ${n}`);
     const subject: SyncSubject = {
@@ -33,6 +38,19 @@ export function runSync(config: SyncConfig, io: RunIo): Promise<number> {
       else (result.outcome === 'synced' ? out : err).write(`${syncLine(result, s)}\n`);
       return exitCodeFor(result);
     };
+    if (config.ifBehindGraceHours !== undefined) {
+      const run = await gatherStatus(client, [config.keyId], { ...common, graceMs: config.ifBehindGraceHours * 3_600_000, now });
+      const k = run.keys[0];
+      if (k === undefined || k.failedCall !== undefined) return report(statusFailure(k?.failedCall, config.maxWaitSeconds));
+      const context = { instanceId: config.instanceId, credentialEnv: config.credentials.envName, extraCaCerts, graceHours: config.ifBehindGraceHours };
+      if (k.status?.verdict !== 'behind') {
+        progress.finish();
+        if (config.json) out.json(skippedJson(k, context));
+        else out.write(`${skippedLine(k, context)}\n`);
+        return 0;
+      }
+      progress.note(`key-sync: key ${config.keyId} is behind (${k.status.lagging.length} of ${plural(k.status.registrations, 'registration')} not on the current version): syncing`);
+    }
     if (config.verifyRegistrations) {
       const reg = await client.listRegistrations({ ...common, keyId: config.keyId, pageSize: 5000 });
       if (reg.outcome === 'listed') {

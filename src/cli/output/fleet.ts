@@ -30,8 +30,17 @@ function subject(keyId: string, c: FleetContext): SyncSubject {
   return { keyId, instanceId: c.instanceId, credentialEnv: c.credentialEnv, extraCaCerts: c.extraCaCerts, ...(c.keyRing === undefined ? {} : { keyRing: c.keyRing }) };
 }
 
+/** A key `sync --if-behind` left alone: its verdict and why (see output/if-behind.ts). */
+export interface SkippedKey {
+  readonly keyId: string;
+  readonly verdict: string;
+  readonly message: string;
+  /** Its --json object, as a single `sync --if-behind` prints it. */
+  readonly json: Record<string, unknown>;
+}
+
 /** The --json object of a fleet sync: per-key objects exactly as a single sync prints them. */
-export function fleetJson(r: FleetResult, c: FleetContext, extra: { source: string; concurrency: number; registrations?: number; sameKeys?: readonly SameKey[] }): Record<string, unknown> {
+export function fleetJson(r: FleetResult, c: FleetContext, extra: { source: string; concurrency: number; registrations?: number; sameKeys?: readonly SameKey[]; skipped?: readonly SkippedKey[] }): Record<string, unknown> {
   return {
     outcome: fleetOutcome(r),
     instanceId: c.instanceId,
@@ -39,10 +48,10 @@ export function fleetJson(r: FleetResult, c: FleetContext, extra: { source: stri
     concurrency: extra.concurrency,
     ...(extra.registrations === undefined ? {} : { registrations: extra.registrations }),
     ...(extra.sameKeys === undefined || extra.sameKeys.length === 0 ? {} : { sameKeys: extra.sameKeys }),
-    counts: { total: r.counts.total, synced: r.counts.synced, gated: r.counts.gated, failed: r.counts.failed },
+    counts: { total: r.counts.total + (extra.skipped?.length ?? 0), synced: r.counts.synced, gated: r.counts.gated, failed: r.counts.failed, ...(extra.skipped === undefined ? {} : { skipped: extra.skipped.length }) },
     elapsedMs: Math.round(r.elapsedMs),
     exitCode: r.exitCode,
-    keys: r.keys.map((k) => syncJson(k.result, subject(k.keyId, c))),
+    keys: [...r.keys.map((k) => syncJson(k.result, subject(k.keyId, c))), ...(extra.skipped ?? []).map((k) => k.json)],
   };
 }
 
@@ -59,15 +68,18 @@ function detail(r: SyncResult, keyId: string, c: FleetContext): string {
 }
 
 /** The final human table: one row per key in input order, then a summary line. */
-export function fleetTable(r: FleetResult, c: FleetContext): string {
-  const rows = r.keys.map((k) => [k.keyId, k.result.outcome === 'failed' && k.result.retryLater ? 'failed (retry later)' : k.result.outcome, k.result.status === undefined ? '-' : String(k.result.status), detail(k.result, k.keyId, c)] as const);
+export function fleetTable(r: FleetResult, c: FleetContext, skipped: readonly SkippedKey[] = []): string {
+  const rows = [
+    ...r.keys.map((k) => [k.keyId, k.result.outcome === 'failed' && k.result.retryLater ? 'failed (retry later)' : k.result.outcome, k.result.status === undefined ? '-' : String(k.result.status), detail(k.result, k.keyId, c)] as const),
+    ...skipped.map((k) => [k.keyId, `skipped (${k.verdict})`, '-', k.message] as const),
+  ];
   const head = ['KEY', 'OUTCOME', 'HTTP', 'DETAIL'] as const;
   const w0 = Math.max(head[0].length, ...rows.map((x) => x[0].length));
   const w1 = Math.max(head[1].length, ...rows.map((x) => x[1].length));
   const w2 = Math.max(head[2].length, ...rows.map((x) => x[2].length));
   const line = (x: readonly [string, string, string, string]): string => `${x[0].padEnd(w0)}  ${x[1].padEnd(w1)}  ${x[2].padEnd(w2)}  ${x[3]}`;
   const n = r.counts;
-  const summary = `key-sync: ${plural(n.total, 'key')} of instance ${c.instanceId}: ${n.synced} synced, ${n.gated} gated, ${n.failed} failed in ${(r.elapsedMs / 1000).toFixed(1)} s (exit ${r.exitCode})`;
+  const summary = `key-sync: ${plural(n.total + skipped.length, 'key')} of instance ${c.instanceId}: ${n.synced} synced, ${n.gated} gated, ${n.failed} failed${skipped.length === 0 ? '' : `, ${skipped.length} not behind (skipped)`} in ${(r.elapsedMs / 1000).toFixed(1)} s (exit ${r.exitCode})`;
   return `${[line(head), ...rows.map(line)].join('\n')}\n${summary}\n`;
 }
 
