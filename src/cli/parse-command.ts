@@ -7,6 +7,7 @@ import { DEFAULT_MAX_WAIT_SECONDS, checkKeyId, checkMaxWaitSeconds } from '../do
 import { apiConfig, type ApiConfig } from './endpoint-config';
 import { REGISTRATIONS_OPTIONS, SYNC_OPTIONS, UsageError, checked, nearestFlag, parseFlags, printable, single, usage, wholeNumber, type Env } from './flags';
 import { COMMAND_NAMES, type HelpTopic } from './help';
+import { parseReportArgs, type ReportConfig } from './report-args';
 
 export type { Env } from './flags';
 export type { ApiConfig } from './endpoint-config';
@@ -40,6 +41,7 @@ export type Command =
   | { readonly kind: 'sync'; readonly config: SyncConfig }
   | { readonly kind: 'fleet-sync'; readonly config: FleetSyncConfig }
   | { readonly kind: 'registrations'; readonly config: RegistrationsConfig }
+  | { readonly kind: 'report'; readonly config: ReportConfig }
   | { readonly kind: 'emulator'; readonly argv: readonly string[] }
   | { readonly kind: 'help'; readonly topic?: HelpTopic }
   | { readonly kind: 'version' }
@@ -126,6 +128,7 @@ export function parseCommand(argv: readonly string[], env: Env): Command {
       const topic = rest[0];
       if (topic === undefined) return { kind: 'help' };
       if (topic === 'sync' || topic === 'registrations') return { kind: 'help', topic };
+      if (topic === 'report') return { kind: 'help', topic };
       if (topic === 'emulator') return { kind: 'emulator', argv: ['--help'] };
       if (COMMAND_NAMES.includes(topic)) return { kind: 'help' };
       return { kind: 'usage-error', message: `no help for "${printable(topic)}": the commands are ${commandList()}` };
@@ -140,6 +143,11 @@ export function parseCommand(argv: readonly string[], env: Env): Command {
       return withTopic('registrations', () => parseRegistrations(rest, env));
     case 'emulator':
       return { kind: 'emulator', argv: rest };
+    case 'report':
+      return withTopic('report', () => {
+        const config = parseReportArgs(rest, env);
+        return config === 'help' ? { kind: 'help', topic: 'report' } : { kind: 'report', config };
+      });
     default: {
       if (first.startsWith('-')) {
         return { kind: 'usage-error', message: `unknown flag ${printable(first)} before the command; flags go after it, e.g. \`key-sync sync --instance-id ID ...\`; the commands are ${commandList()}` };

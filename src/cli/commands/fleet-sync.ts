@@ -10,11 +10,13 @@ import { syncFleet } from '../fleet-runner';
 import { KEYS_FILE_MAX_BYTES, parseKeysFile } from '../keys-file';
 import type { FleetSyncConfig } from '../parse-command';
 import { exitCodeFor } from '../output/exit-codes';
-import { FleetProgress, fleetJson, fleetTable, type FleetContext, type SameKey } from '../output/fleet';
+import { FleetProgress, fleetJson, fleetSubject, fleetTable, type FleetContext, type SameKey } from '../output/fleet';
 import { registrationsJson, registrationsText } from '../output/registrations';
+import { listingFailedReportEntry, syncReportEntry } from '../output/report-line';
 import type { TextSink } from '../output/sink';
 import { plural } from '../output/words';
 import { withClient, type RunIo } from './context';
+import { recordRuns } from './record-runs';
 
 /**
  * The keys known before any request: repeated --key-id, then the keys file (read and
@@ -108,6 +110,7 @@ export function runFleetSync(config: FleetSyncConfig, given: readonly string[], 
         // Never a sync of part of the keys: a listing that did not complete syncs none.
         if (config.json) out.json(registrationsJson(reg, listing));
         else err.write(registrationsText(reg, listing));
+        recordRuns(io.env ?? process.env, [listingFailedReportEntry(reg, { ...listing, ...(config.keyRing === undefined ? {} : { keyRing: config.keyRing }) }, new Date((io.now ?? Date.now)()))], client.sanitizer, err);
         return exitCodeFor(reg);
       }
       registrations = reg.registrations.length;
@@ -145,6 +148,8 @@ export function runFleetSync(config: FleetSyncConfig, given: readonly string[], 
     } else {
       out.write(fleetTable(result, context));
     }
+    const at = new Date((io.now ?? Date.now)());
+    recordRuns(io.env ?? process.env, result.keys.map((k) => syncReportEntry(k.result, fleetSubject(k.keyId, context), at)), client.sanitizer, err);
     return result.exitCode;
   });
 }

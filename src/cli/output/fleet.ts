@@ -30,6 +30,9 @@ function subject(keyId: string, c: FleetContext): SyncSubject {
   return { keyId, instanceId: c.instanceId, credentialEnv: c.credentialEnv, extraCaCerts: c.extraCaCerts, ...(c.keyRing === undefined ? {} : { keyRing: c.keyRing }) };
 }
 
+/** The subject of one key of a fleet, as its row and its report line name it. */
+export const fleetSubject = subject;
+
 /** The --json object of a fleet sync: per-key objects exactly as a single sync prints them. */
 export function fleetJson(r: FleetResult, c: FleetContext, extra: { source: string; concurrency: number; registrations?: number; sameKeys?: readonly SameKey[] }): Record<string, unknown> {
   return {
