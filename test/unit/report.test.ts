@@ -7,6 +7,7 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { createSanitizer } from '../../src/client/sanitize';
 import type { SyncResult } from '../../src/client/kms-client';
+import { HELP, helpText } from '../../src/cli/help';
 import { parseCommand } from '../../src/cli/parse-command';
 import { REPORT_LINE_MAX_BYTES, reportLine, syncReportEntry, type ReportEntry } from '../../src/cli/output/report-line';
 import {
@@ -381,4 +382,11 @@ describe('key-sync report: arguments', () => {
     expect(parseCommand(['report', '--help'], {})).toEqual({ kind: 'help', topic: 'report' });
     expect(parseCommand(['help', 'report'], {})).toEqual({ kind: 'help', topic: 'report' });
   });
+});
+
+test('the help page of report says what an absent or empty file means and every exit code', () => {
+  const h = helpText('report');
+  for (const s of ['key-sync report [FILE] [--json] [--github] [--junit OUT]', 'does not exist is an error (exit 2)', 'An empty file means no run acted on a\nkey', '  75  the only failures are retry-later ones', 'GITHUB_ACTIONS=true', '$GITHUB_STEP_SUMMARY']) expect(h).toContain(s);
+  expect(HELP).toMatch(/^ {2}report {8}summarize the run report/m);
+  expect(HELP).toContain('KEY_SYNC_REPORT');
 });
