@@ -155,7 +155,9 @@ Flags:
   --github                GitHub Actions output (also on when GITHUB_ACTIONS=true): one
                           ::warning (retry later) or ::error (failed) annotation per key
                           that did not succeed (on stderr with --json, so stdout stays
-                          JSON), and a Markdown table appended to $GITHUB_STEP_SUMMARY
+                          JSON), a Markdown table appended to $GITHUB_STEP_SUMMARY, and
+                          the step outputs outcome, exit-code and retry-after (RFC 3339)
+                          appended to $GITHUB_OUTPUT
   --junit OUT             write JUnit XML to OUT: one test case per key; retry later is
                           skipped with the reason, failed is a failure
 

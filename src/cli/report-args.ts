@@ -1,7 +1,8 @@
 /**
  * `key-sync report FILE [--json] [--github] [--junit OUT]` -> its config, or a usage
  * error (exit 2). Pure. FILE defaults to $KEY_SYNC_REPORT; GitHub output is on with
- * --github or when GITHUB_ACTIONS=true (as GitHub sets it on its runners).
+ * --github or when GITHUB_ACTIONS=true (as GitHub sets it on its runners), and then
+ * writes to the files GITHUB_STEP_SUMMARY and GITHUB_OUTPUT name.
  */
 import * as path from 'node:path';
 import { parseFlagsAndArgs, printable, usage, type Env } from './flags';
@@ -24,6 +25,8 @@ export interface ReportConfig {
   readonly githubFlag: boolean;
   /** $GITHUB_STEP_SUMMARY, when GitHub output is on. */
   readonly stepSummary?: string;
+  /** $GITHUB_OUTPUT, when GitHub output is on: the step's outputs (exit-code, retry-after). */
+  readonly stepOutputs?: string;
   /** --junit OUT. */
   readonly junit?: string;
 }
@@ -44,12 +47,14 @@ export function parseReportArgs(args: readonly string[], env: Env): ReportConfig
   const githubFlag = values.github === true;
   const github = githubFlag || env['GITHUB_ACTIONS'] === 'true';
   const summary = env['GITHUB_STEP_SUMMARY'];
+  const outputs = env['GITHUB_OUTPUT'];
   return {
     file,
     json: values.json === true,
     github,
     githubFlag,
     ...(github && summary !== undefined && summary !== '' ? { stepSummary: summary } : {}),
+    ...(github && outputs !== undefined && outputs !== '' ? { stepOutputs: outputs } : {}),
     ...(junit === undefined ? {} : { junit }),
   };
 }

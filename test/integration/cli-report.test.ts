@@ -264,11 +264,12 @@ describe('key-sync report', () => {
     expect(j.keys.map((k) => [k.keyId, k.verdict])).toEqual([['fleet-01', 'retry-later'], ['fleet-00', 'succeeded']]);
   });
 
-  test('on GitHub Actions: annotations on stdout (stderr with --json), the Markdown table appended to the step summary', async () => {
+  test('on GitHub Actions: annotations on stdout (stderr with --json), the Markdown table appended to the step summary, the step outputs', async () => {
     await sync(KP_INSTANCE, ['fleet-00', 'fleet-01', MISSING]);
     const summary = path.join(dir, 'step-summary.md');
     fs.writeFileSync(summary, '# earlier step\n');
-    const gh = { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary };
+    const outputs = path.join(dir, 'github-output');
+    const gh = { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary, GITHUB_OUTPUT: outputs };
     const r = await reportCli([report], gh);
     expect(r.code).toBe(1);
     const annotations = r.stdout.split('\n').filter((l) => l.startsWith('::'));
@@ -278,6 +279,7 @@ describe('key-sync report', () => {
     const md = fs.readFileSync(summary, 'utf8');
     expect(md.startsWith('# earlier step\n### key-sync: 1 failure to fix\n\n| Key | Outcome | Runs | Retry after | Message |\n| --- | --- | --- | --- | --- |\n')).toBe(true);
     expect(md).toContain(`| fleet-01 | gated | 1 | ${human(gateOf('fleet-01'))} | sync time gate closed until`);
+    expect(fs.readFileSync(outputs, 'utf8')).toBe(`outcome=failed\nexit-code=1\nretry-after=${gateOf('fleet-01').replace('Z', '.000Z')}\n`);
 
     const j = await reportCli([report, '--json'], gh);
     expect(JSON.parse(j.stdout)).toMatchObject({ exitCode: 1 });

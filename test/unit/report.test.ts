@@ -14,6 +14,7 @@ import {
   escapeData,
   escapeProperty,
   githubAnnotations,
+  githubOutputs,
   junitXml,
   markdownCell,
   reportJson,
@@ -287,6 +288,12 @@ describe('GitHub workflow commands', () => {
     expect(out).toContain('a%0D%0A::error::forged 100%25');
   });
 
+  test('step outputs for $GITHUB_OUTPUT: outcome, exit-code, retry-after', () => {
+    expect(githubOutputs(summaryOf([synced('a1'), gated('b1')]))).toBe('outcome=retry-later\nexit-code=75\nretry-after=2026-11-28T21:38:43.000Z\n');
+    expect(githubOutputs(summaryOf([synced('a1')]))).toBe('outcome=succeeded\nexit-code=0\nretry-after=\n');
+    expect(githubOutputs(summaryOf([forbidden('a1')]))).toBe('outcome=failed\nexit-code=1\nretry-after=\n');
+  });
+
   test('step summary: a headline, a Markdown table, the verdict; cells cannot break the table', () => {
     const s = summaryOf([gated('payments-root'), synced('analytics-root'), entry({ keyId: 'odd-key', outcome: 'failed', exitCode: 1, message: 'pipe | and <b>html</b> and [link](http://x) and *stars*' })]);
     const md = stepSummary(s, 'r.jsonl', NOW);
@@ -358,8 +365,8 @@ describe('key-sync report: arguments', () => {
     [['report'], { KEY_SYNC_REPORT: '/tmp/r.jsonl' }, { file: '/tmp/r.jsonl' }],
     [['report', 'r.jsonl', '--json', '--junit', 'out.xml'], {}, { json: true, junit: 'out.xml' }],
     [['report', 'r.jsonl', '--github'], {}, { github: true, githubFlag: true }],
-    [['report', 'r.jsonl'], { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: '/s.md' }, { github: true, githubFlag: false, stepSummary: '/s.md' }],
-    [['report', 'r.jsonl'], { GITHUB_STEP_SUMMARY: '/s.md' }, { github: false }],
+    [['report', 'r.jsonl'], { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: '/s.md', GITHUB_OUTPUT: '/o' }, { github: true, githubFlag: false, stepSummary: '/s.md', stepOutputs: '/o' }],
+    [['report', 'r.jsonl'], { GITHUB_STEP_SUMMARY: '/s.md', GITHUB_OUTPUT: '/o' }, { github: false }],
   ])('%j with %j', (argv, env, expected) => {
     const c = parseCommand(argv, env);
     expect(c.kind).toBe('report');

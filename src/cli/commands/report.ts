@@ -10,7 +10,7 @@ import { createSanitizer } from '../../client/sanitize';
 import type { ReportConfig } from '../report-args';
 import { parseReport, summarize } from '../report-summary';
 import { EXIT_USAGE } from '../output/exit-codes';
-import { githubAnnotations, junitXml, reportFileTrouble, reportJson, reportTable, stepSummary, type ReportFileTrouble } from '../output/report';
+import { githubAnnotations, githubOutputs, junitXml, reportFileTrouble, reportJson, reportTable, stepSummary, type ReportFileTrouble } from '../output/report';
 import { SafeSink, redactLines } from '../output/sink';
 import type { RunIo } from './context';
 
@@ -78,6 +78,13 @@ export function runReport(config: ReportConfig, io: RunIo): number {
       }
     } else if (config.githubFlag) {
       err.write('key-sync: note: GITHUB_STEP_SUMMARY is not set (GitHub Actions sets it in a step); no step summary written\n');
+    }
+    if (config.stepOutputs !== undefined) {
+      try {
+        fs.appendFileSync(config.stepOutputs, githubOutputs(summary));
+      } catch (e) {
+        err.write(`key-sync: note: the step outputs GITHUB_OUTPUT=${config.stepOutputs} could not be written (${codeOf(e)})\n`);
+      }
     }
   }
 

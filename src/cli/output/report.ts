@@ -179,6 +179,16 @@ export function githubAnnotations(s: ReportSummary, file: string, now: number): 
   return lines.map((l) => `${l}\n`).join('');
 }
 
+/**
+ * The step's outputs for $GITHUB_OUTPUT (`name=value` lines): what later steps and jobs
+ * branch on without parsing anything: `outcome`, `exit-code`, and `retry-after` (RFC 3339,
+ * empty unless some key is to retry later at a known time).
+ */
+export function githubOutputs(s: ReportSummary): string {
+  const outcome = s.exitCode === EXIT_OK ? 'succeeded' : s.exitCode === EXIT_RETRY_LATER ? 'retry-later' : 'failed';
+  return `outcome=${outcome}\nexit-code=${s.exitCode}\nretry-after=${s.retryAfter === undefined ? '' : s.retryAfter.at.toISOString()}\n`;
+}
+
 /** Text safe in a Markdown table cell: no line breaks, no pipes, no markup. */
 export function markdownCell(s: string): string {
   return s
