@@ -151,3 +151,13 @@ export function wholeNumber(flag: string, raw: string, min: number, max: number,
   if (!(n >= min && n <= max)) usage(`${flag} "${printable(raw)}" is not a whole number from ${min} to ${max}; ${what}`);
   return n;
 }
+
+/** Like {@link parseFlags}, for a command that also takes arguments (`key-sync report FILE`). */
+export function parseFlagsAndArgs<O extends Options>(command: string, args: readonly string[], options: O): { values: Values<O>; positionals: string[] } {
+  try {
+    const r = parseArgs({ args: [...args], options, strict: true, allowPositionals: true });
+    return { values: r.values as Values<O>, positionals: r.positionals };
+  } catch (e) {
+    usage(parseArgsMessage(e, command, options));
+  }
+}

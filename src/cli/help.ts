@@ -5,13 +5,14 @@ import { DEFAULT_GRACE_HOURS, DEFAULT_MAX_WAIT_SECONDS, MAX_GRACE_HOURS, MAX_WAI
 import { HPCS_PORT_MAX, HPCS_PORT_MIN } from '../domain/endpoints';
 
 /** Commands with a help page of their own (the emulator's is its own `--help`). */
-export type HelpTopic = 'sync' | 'registrations' | 'status';
+export type HelpTopic = 'sync' | 'registrations' | 'status' | 'report';
 
 /** Every command, for the overview and for "unknown command" messages. */
 export const COMMANDS: ReadonlyArray<readonly [name: string, summary: string]> = [
   ['sync', 're-notify the resources associated with a key (or many keys), gate-aware'],
   ['status', 'which resources have not picked up a key change (version status), per key'],
   ['registrations', "list the resources associated with a key or with every key of an instance"],
+  ['report', 'summarize the run report KEY_SYNC_REPORT wrote, for CI (table, GitHub, JUnit)'],
   ['emulator', 'run a local emulator of IAM and the key API (no cloud account needed)'],
   ['help', 'this overview, or `key-sync help COMMAND` for one command'],
   ['version', 'print the version'],
@@ -32,6 +33,8 @@ const ENVIRONMENT = `Environment (credentials come only from here, never from fl
   IBMCLOUD_IAM_API_ENDPOINT              (default https://iam.cloud.ibm.com)/identity/token
   IBMCLOUD_IAM_TOKEN, else IC_IAM_TOKEN  a ready IAM token (used when no API key is set)
   IBMCLOUD_KP_API_ENDPOINT               overrides the key-management endpoint
+  KEY_SYNC_REPORT                        run report: each run appends a JSON line per key
+                                         (absolute path; created 0600); see \`key-sync report\`
   NODE_EXTRA_CA_CERTS                    PEM file of a private certificate authority to trust
   NODE_TLS_REJECT_UNAUTHORIZED=0         refused (exit 2): certificate verification stays on
   KEY_SYNC_TIME_SCALE                    test hook only: multiplies every wait (0 < x <= 1)
@@ -175,6 +178,43 @@ ${ENVIRONMENT}
 ${EXIT_CODES}
 `;
 
+const REPORT_HELP = `Usage:
+  key-sync report [FILE] [--json] [--github] [--junit OUT]
+
+Summarizes a run report. With KEY_SYNC_REPORT=FILE in the environment, every key-sync
+run that acts on a key appends one JSON line to FILE (time, command, instance, key,
+outcome, exit code, notBefore when gated, correlation id, attempts, the redacted
+message); processes running side by side (Terraform's parallel provisioners) never tear
+or lose a line. Terraform turns every failing provisioner into "exit status 1"; this
+command tells a pipeline "gated, re-run after T" (75) apart from "broken, fix it" (1).
+It needs no credentials and sends no request.
+
+A key that ran several times counts by its last run (RUNS says how many). FILE defaults
+to $KEY_SYNC_REPORT. A file that does not exist is an error (exit 2): no run wrote to it,
+or KEY_SYNC_REPORT was not the same absolute path. An empty file means no run acted on a
+key (an apply with nothing to do): exit 0. A line that is not a report line (cut short,
+or written by something else) is listed and counts as a failure (exit 1): the run behind
+it is unknown.
+
+Flags:
+  --json                  print one JSON object instead of the table
+  --github                GitHub Actions output (also on when GITHUB_ACTIONS=true): one
+                          ::warning (retry later) or ::error (failed) annotation per key
+                          that did not succeed (on stderr with --json, so stdout stays
+                          JSON), a Markdown table appended to $GITHUB_STEP_SUMMARY, and
+                          the step outputs outcome, exit-code and retry-after (RFC 3339)
+                          appended to $GITHUB_OUTPUT
+  --junit OUT             write JUnit XML to OUT: one test case per key; retry later is
+                          skipped with the reason, failed is a failure
+
+Exit codes:
+  0   every key's last run succeeded (or the file holds no runs)
+  75  the only failures are retry-later ones: nothing is broken; the output names the
+      time after which a re-run gets through (the latest notBefore) and how far away it is
+  1   a key's last run failed permanently, or a line is unreadable
+  2   usage: no FILE, FILE missing or not a file, --junit not writable
+`;
+
 /** The help page of a command (or the overview). */
 export function helpText(topic: HelpTopic | undefined): string {
   switch (topic) {
@@ -184,6 +224,8 @@ export function helpText(topic: HelpTopic | undefined): string {
       return REGISTRATIONS_HELP;
     case 'status':
       return STATUS_HELP;
+    case 'report':
+      return REPORT_HELP;
     case undefined:
       return HELP;
   }

@@ -7,6 +7,7 @@ import { DEFAULT_GRACE_HOURS, DEFAULT_MAX_WAIT_SECONDS, checkGraceHours, checkKe
 import { apiConfig, type ApiConfig } from './endpoint-config';
 import { REGISTRATIONS_OPTIONS, STATUS_OPTIONS, SYNC_OPTIONS, UsageError, checked, nearestFlag, parseFlags, printable, single, usage, wholeNumber, type Env } from './flags';
 import { COMMAND_NAMES, type HelpTopic } from './help';
+import { parseReportArgs, type ReportConfig } from './report-args';
 
 export type { Env } from './flags';
 export type { ApiConfig } from './endpoint-config';
@@ -54,6 +55,7 @@ export type Command =
   | { readonly kind: 'fleet-sync'; readonly config: FleetSyncConfig }
   | { readonly kind: 'registrations'; readonly config: RegistrationsConfig }
   | { readonly kind: 'status'; readonly config: StatusConfig }
+  | { readonly kind: 'report'; readonly config: ReportConfig }
   | { readonly kind: 'emulator'; readonly argv: readonly string[] }
   | { readonly kind: 'help'; readonly topic?: HelpTopic }
   | { readonly kind: 'version' }
@@ -181,7 +183,7 @@ export function parseCommand(argv: readonly string[], env: Env): Command {
     case 'help': {
       const topic = rest[0];
       if (topic === undefined) return { kind: 'help' };
-      if (topic === 'sync' || topic === 'registrations' || topic === 'status') return { kind: 'help', topic };
+      if (topic === 'sync' || topic === 'registrations' || topic === 'status' || topic === 'report') return { kind: 'help', topic };
       if (topic === 'emulator') return { kind: 'emulator', argv: ['--help'] };
       if (COMMAND_NAMES.includes(topic)) return { kind: 'help' };
       return { kind: 'usage-error', message: `no help for "${printable(topic)}": the commands are ${commandList()}` };
@@ -198,6 +200,11 @@ export function parseCommand(argv: readonly string[], env: Env): Command {
       return withTopic('status', () => parseStatus(rest, env));
     case 'emulator':
       return { kind: 'emulator', argv: rest };
+    case 'report':
+      return withTopic('report', () => {
+        const config = parseReportArgs(rest, env);
+        return config === 'help' ? { kind: 'help', topic: 'report' } : { kind: 'report', config };
+      });
     default: {
       if (first.startsWith('-')) {
         return { kind: 'usage-error', message: `unknown flag ${printable(first)} before the command; flags go after it, e.g. \`key-sync sync --instance-id ID ...\`; the commands are ${commandList()}` };

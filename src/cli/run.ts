@@ -14,6 +14,7 @@ import { SafeSink } from './output/sink';
 import { runFleetSync, fleetKeys } from './commands/fleet-sync';
 import { runRegistrations } from './commands/registrations';
 import { runStatus } from './commands/status';
+import { runReport } from './commands/report';
 import { runSync } from './commands/sync';
 import type { RunIo } from './commands/context';
 import { version } from './version';
@@ -66,6 +67,8 @@ export async function run(argv: readonly string[], env: Env, io: RunIo): Promise
       }
       return guarded(cmd.config, io, () => runStatus(cmd.config, keys.keys, ioWithEnv));
     }
+    case 'report':
+      return runReport(cmd.config, ioWithEnv);
   }
 }
 

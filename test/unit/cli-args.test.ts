@@ -146,10 +146,10 @@ describe('help per command', () => {
   });
 
   test('help for something that is not a command says which commands there are', () => {
-    expect(usageMessage(parseCommand(['help', 'frob'], {}))).toMatch(/no help for "frob": the commands are sync, registrations, emulator, help and version/);
+    expect(usageMessage(parseCommand(['help', 'frob'], {}))).toMatch(/no help for "frob": the commands are sync, status, registrations, report, emulator, help and version/);
   });
   test('no command names every command', () => {
-    expect(usageMessage(parseCommand([], {}))).toBe('no command given; the commands are sync, registrations, emulator, help and version');
+    expect(usageMessage(parseCommand([], {}))).toBe('no command given; the commands are sync, status, registrations, report, emulator, help and version');
   });
 });
 

@@ -4,21 +4,23 @@
  * key under two names is synced once; then the fleet runs (fleet-runner.ts).
  */
 import { readFileSync } from 'node:fs';
-import type { KmsClient } from '../../client/kms-client';
+import type { KmsClient, RegistrationsResult } from '../../client/kms-client';
 import { isUuid } from '../../domain';
 import { syncFleet } from '../fleet-runner';
 import { KEYS_FILE_MAX_BYTES, parseKeysFile } from '../keys-file';
 import type { FleetSyncConfig } from '../parse-command';
 import { exitCodeFor } from '../output/exit-codes';
-import { FleetProgress, fleetJson, fleetTable, type FleetContext, type SameKey, type SkippedKey } from '../output/fleet';
+import { FleetProgress, fleetJson, fleetSubject, fleetTable, type FleetContext, type SameKey, type SkippedKey } from '../output/fleet';
 import { skippedJson, statusFailure } from '../output/if-behind';
 import { verdictSentence } from '../output/status';
 import { gatherStatus } from '../status-runner';
 import type { FleetKeyResult } from '../fleet-runner';
 import { registrationsJson, registrationsText } from '../output/registrations';
+import { listingFailedReportEntry, syncReportEntry } from '../output/report-line';
 import type { TextSink } from '../output/sink';
 import { plural } from '../output/words';
 import { withClient, type RunIo } from './context';
+import { recordRuns } from './record-runs';
 
 /**
  * The keys known before any request: repeated --key-id, then the keys file (read and
@@ -102,6 +104,14 @@ export function runFleetSync(config: FleetSyncConfig, given: readonly string[], 
     let same: SameKey[] = [];
     const skipped: SkippedKey[] = [];
     const unreadable: FleetKeyResult[] = [];
+    const listing = { instanceId: config.instanceId, credentialEnv: config.credentials.envName, extraCaCerts };
+    /** Never a sync of part of the keys: a listing that did not complete syncs none. */
+    const listingFailed = (reg: RegistrationsResult): number => {
+      if (config.json) out.json(registrationsJson(reg, listing));
+      else err.write(registrationsText(reg, listing));
+      recordRuns(io.env ?? process.env, [listingFailedReportEntry(reg, { ...listing, ...(config.keyRing === undefined ? {} : { keyRing: config.keyRing }) }, new Date((io.now ?? Date.now)()))], client.sanitizer, err);
+      return exitCodeFor(reg);
+    };
     if (config.ifBehindGraceHours !== undefined) {
       // Only the keys that are behind are synced; the status run reads every key (so
       // aliases resolve) and lists registrations once.
@@ -113,13 +123,7 @@ export function runFleetSync(config: FleetSyncConfig, given: readonly string[], 
         now,
         ...(io.signal === undefined ? {} : { signal: io.signal }),
       });
-      if (run.listing !== undefined && run.listing.outcome !== 'listed') {
-        // Never a sync of part of the keys: a listing that did not complete syncs none.
-        const listing = { instanceId: config.instanceId, credentialEnv: config.credentials.envName, extraCaCerts };
-        if (config.json) out.json(registrationsJson(run.listing, listing));
-        else err.write(registrationsText(run.listing, listing));
-        return exitCodeFor(run.listing);
-      }
+      if (run.listing !== undefined && run.listing.outcome !== 'listed') return listingFailed(run.listing);
       keys = [];
       const seen = new Set<string>();
       for (const k of run.keys) {
@@ -142,13 +146,7 @@ export function runFleetSync(config: FleetSyncConfig, given: readonly string[], 
         pageSize: 5000,
         ...(io.signal === undefined ? {} : { signal: io.signal }),
       });
-      const listing = { instanceId: config.instanceId, credentialEnv: config.credentials.envName, extraCaCerts };
-      if (reg.outcome !== 'listed') {
-        // Never a sync of part of the keys: a listing that did not complete syncs none.
-        if (config.json) out.json(registrationsJson(reg, listing));
-        else err.write(registrationsText(reg, listing));
-        return exitCodeFor(reg);
-      }
+      if (reg.outcome !== 'listed') return listingFailed(reg);
       registrations = reg.registrations.length;
       const seen = new Set<string>();
       let unusable = 0;
@@ -184,6 +182,8 @@ export function runFleetSync(config: FleetSyncConfig, given: readonly string[], 
     } else {
       out.write(fleetTable(result, context, skipped));
     }
+    const at = new Date((io.now ?? Date.now)());
+    recordRuns(io.env ?? process.env, result.keys.map((k) => syncReportEntry(k.result, fleetSubject(k.keyId, context), at)), client.sanitizer, err);
     return result.exitCode;
   });
 }

@@ -7,11 +7,13 @@ import type { SyncConfig } from '../parse-command';
 import { exitCodeFor } from '../output/exit-codes';
 import { ProgressPrinter } from '../output/progress';
 import { registrationsMessage } from '../output/registrations';
+import { syncReportEntry } from '../output/report-line';
 import { syncJson, syncLine, type SyncSubject } from '../output/sync';
 import { plural } from '../output/words';
 import { skippedJson, skippedLine, statusFailure } from '../output/if-behind';
 import { gatherStatus } from '../status-runner';
 import { withClient, type RunIo } from './context';
+import { recordRuns } from './record-runs';
 
 export function runSync(config: SyncConfig, io: RunIo): Promise<number> {
   return withClient(config, io, {}, async ({ client, now, out, err, extraCaCerts }) => {
@@ -36,6 +38,7 @@ export function runSync(config: SyncConfig, io: RunIo): Promise<number> {
       const s = registrations === undefined ? subject : { ...subject, registrations };
       if (config.json) out.json(syncJson(result, s));
       else (result.outcome === 'synced' ? out : err).write(`${syncLine(result, s)}\n`);
+      recordRuns(io.env ?? process.env, [syncReportEntry(result, s, new Date((io.now ?? Date.now)()))], client.sanitizer, err);
       return exitCodeFor(result);
     };
     if (config.ifBehindGraceHours !== undefined) {

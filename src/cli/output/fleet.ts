@@ -39,6 +39,9 @@ export interface SkippedKey {
   readonly json: Record<string, unknown>;
 }
 
+/** The subject of one key of a fleet, as its row and its report line name it. */
+export const fleetSubject = subject;
+
 /** The --json object of a fleet sync: per-key objects exactly as a single sync prints them. */
 export function fleetJson(r: FleetResult, c: FleetContext, extra: { source: string; concurrency: number; registrations?: number; sameKeys?: readonly SameKey[]; skipped?: readonly SkippedKey[] }): Record<string, unknown> {
   return {

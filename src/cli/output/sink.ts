@@ -46,7 +46,7 @@ export class SafeSink implements TextSink {
 }
 
 /** Redacts each line on its own, keeping the line breaks (and a TTY's \r redraws) as they are. */
-function redactLines(text: string, s: Sanitizer): string {
+export function redactLines(text: string, s: Sanitizer): string {
   return text.replace(/[^\r\n]+/g, (line) => {
     // Keep the ANSI "erase line" of a redrawn progress line: it is ours, not a server's.
     const m = /^(\u001b\[2K)?(.*)$/s.exec(line);
