@@ -8,7 +8,7 @@
 import { parseErrorBody, type ParsedErrorBody } from './errors';
 import type { CallPhase, Failure, LastOutcome, ServerSaid, Service } from './failure';
 import { HoldOff, type RequestSlots, type Sleep } from './pacing';
-import { classify, referenceTime, type AttemptOutcome, type GateNote, type RetryLimits } from './retry-policy';
+import { classify, parseRetryAfter, referenceTime, type AttemptOutcome, type GateNote, type RetryLimits } from './retry-policy';
 import type { RetryBudget } from './budget';
 import type { Sanitizer } from './sanitize';
 import { AbortedError, isAborted, type AttemptResult, type Headers, type HttpRequest, type Transport } from './transport';
@@ -53,8 +53,8 @@ export interface TokenSource {
   readonly canRefresh: boolean;
   /** Whether a token is at hand without asking IAM (then there is nothing to overlap with). */
   hasToken(now: number): boolean;
-  /** Drops the current token after a 401. */
-  invalidate(): void;
+  /** Drops `refused` after a 401 (a token obtained since stays: the 401 may be a late one). */
+  invalidate(refused: string): void;
 }
 
 /** One HTTP exchange to run. */
@@ -126,12 +126,12 @@ export interface EngineDeps {
 }
 
 export class Engine {
-  readonly holdOff: HoldOff;
+  readonly holdOff: HoldOff<LastOutcome>;
   /** Origins whose connection was refused for good (TLS), until when. */
   private readonly refusedOrigins = new Map<string, { readonly failure: Failure; readonly until: number }>();
 
   constructor(private readonly deps: EngineDeps) {
-    this.holdOff = new HoldOff(deps.now, deps.sleep);
+    this.holdOff = new HoldOff<LastOutcome>(deps.now);
   }
 
   get now(): () => number {
@@ -152,9 +152,11 @@ export class Engine {
   said(parsed: ParsedErrorBody | undefined): ServerSaid {
     if (parsed === undefined) return {};
     const s = this.deps.sanitizer;
-    const reasonCode = s.text(parsed.reasonCode, 100);
-    const message = s.text(parsed.message);
-    const requestId = s.text(parsed.requestId, 100);
+    // A body cut at its size cap may end in a piece of a secret the service echoed.
+    const cut = parsed.truncated;
+    const reasonCode = s.text(parsed.reasonCode, 100, cut);
+    const message = s.text(parsed.message, undefined, cut);
+    const requestId = s.text(parsed.requestId, 100, cut);
     return {
       ...(reasonCode === undefined ? {} : { reasonCode }),
       ...(message === undefined ? {} : { message }),
@@ -173,6 +175,7 @@ export class Engine {
       const refused = this.refusedOrigins.get(ex.request.origin);
       if (refused !== undefined && this.deps.now() < refused.until) return { kind: 'fail', failure: refused.failure, remembered: true };
       let headers = ex.request.headers;
+      let sentToken: string | undefined;
       if (ex.auth !== undefined) {
         // Set the key service's connection up while IAM answers (a TCP and TLS round trip
         // saved on a slow network).
@@ -182,10 +185,15 @@ export class Engine {
         const t = await ex.auth.token(call);
         call.phase = prev;
         if (!t.ok) return { kind: 'fail', failure: t.failure, remembered: t.remembered };
+        sentToken = t.token;
         headers = { ...headers, authorization: `Bearer ${t.token}` };
       }
       const result = await this.send({ ...ex.request, headers }, ex, call);
       if (result === 'refused-meanwhile') continue;
+      if (result.kind === 'held-past-budget') {
+        // Another call's backoff holds this origin past this call's budget: retry later now.
+        return { kind: 'fail', remembered: false, failure: { kind: 'gave-up', service: ex.service, endpoint, why: 'deadline', attempts: ex.service === 'iam' ? call.iamAttempts : call.attempts, budgetMs: this.deps.limits.budgetMs, last: result.cause, reachedKeyService: call.attempts > 0 } };
+      }
       const localNow = this.deps.now();
       const ref = referenceTime(result.kind === 'response' ? headerOf(result.headers, 'date') : undefined, localNow);
       let parsed: ParsedErrorBody | undefined;
@@ -195,6 +203,11 @@ export class Engine {
         const ok = result.status >= 200 && result.status <= 299;
         if (ok && !(ex.request.readSuccessBody && (result.readFailed || result.truncated))) {
           return { kind: 'done', answer: { status: result.status, headers: result.headers, text: result.text, bytes: result.bytes, skewMs: ref.skewMs } };
+        }
+        if (ok && result.truncated) {
+          // Past the cap: the same request would get the same answer. Not retried.
+          const what = ex.what === 'iam' ? 'token' : ex.what === 'versions' ? 'versions' : ex.what === 'key' ? 'key' : 'registrations';
+          return { kind: 'fail', remembered: false, failure: { kind: 'bad-response', service: ex.service, endpoint, status: result.status, what, detail: 'cut-at-cap' } };
         }
         if (ok) {
           // A 2xx body we need that did not arrive in time is a timeout; cut short, a network failure.
@@ -276,7 +289,7 @@ export class Engine {
         case 'retry':
           if (d.refreshToken) {
             call.refreshedAfter401 = true;
-            ex.auth?.invalidate();
+            if (sentToken !== undefined) ex.auth?.invalidate(sentToken);
             continue;
           }
           call.budget.spendRetry();
@@ -285,11 +298,11 @@ export class Engine {
             what: ex.what,
             endpoint,
             delayMs: d.delayMs,
-            attempt: call.budget.retriesUsed,
+            attempt: ex.service === 'iam' ? call.iamAttempts : call.attempts,
             maxAttempts: this.deps.limits.maxRetries + 1,
-            cause: lastOf(outcome, d.source === 'retry-after'),
+            cause: lastOf(outcome),
           });
-          this.holdOff.extend(d.delayMs);
+          this.holdOff.extend(ex.request.origin, d.delayMs, lastOf(outcome));
           break;
         default:
           return assertNever(d);
@@ -301,13 +314,17 @@ export class Engine {
    * One attempt: the shared hold-off, a request slot, then the transport. While this call
    * waited, another may have found the endpoint unusable: then nothing is sent.
    */
-  private async send(req: HttpRequest, ex: Exchange, call: Call): Promise<AttemptResult | 'refused-meanwhile'> {
-    await this.waitHoldOff(call);
+  private async send(req: HttpRequest, ex: Exchange, call: Call): Promise<AttemptResult | 'refused-meanwhile' | { readonly kind: 'held-past-budget'; readonly cause: LastOutcome }> {
+    const held = await this.waitHoldOff(ex, call);
+    if (held !== undefined) return held;
     const slots = this.deps.slots;
     if (slots !== undefined) await slots.acquire(call.signal);
     try {
       // A hold-off may have started while this call waited for its slot.
-      if (slots !== undefined) await this.waitHoldOff(call);
+      if (slots !== undefined) {
+        const again = await this.waitHoldOff(ex, call);
+        if (again !== undefined) return again;
+      }
       if (isAborted(call.signal)) throw new AbortedError();
       const refused = this.refusedOrigins.get(req.origin);
       if (refused !== undefined && this.deps.now() < refused.until) return 'refused-meanwhile';
@@ -324,12 +341,21 @@ export class Engine {
     }
   }
 
-  /** Sleeps out the shared hold-off (phase 'backoff' meanwhile: what an interruption reports). */
-  private async waitHoldOff(call: Call): Promise<void> {
+  /**
+   * Sleeps out the origin's hold-off, unless it ends past this call's retry budget (then
+   * the call stops: retry later). Meanwhile the phase says what an interruption reports:
+   * backing off, or, for IAM, still getting a token.
+   */
+  private async waitHoldOff(ex: Exchange, call: Call): Promise<{ readonly kind: 'held-past-budget'; readonly cause: LastOutcome } | undefined> {
+    const { ms, cause } = this.holdOff.pending(ex.request.origin);
+    if (ms <= 0) return undefined;
+    if (cause !== undefined && this.deps.now() + ms > call.budget.windowStart + this.deps.limits.budgetMs) return { kind: 'held-past-budget', cause };
     const prev = call.phase;
-    call.phase = 'backoff';
-    call.waitedMs += await this.holdOff.wait(call.signal);
+    call.phase = ex.service === 'iam' ? 'token' : 'backoff';
+    await this.deps.sleep(ms, call.signal);
+    call.waitedMs += ms;
     call.phase = prev;
+    return undefined;
   }
 }
 
@@ -339,10 +365,11 @@ export function headerOf(h: Headers, name: string): string | undefined {
 }
 
 /** An attempt outcome as a message needs it. */
-export function lastOf(o: AttemptOutcome, retryAfter = false): LastOutcome {
+export function lastOf(o: AttemptOutcome): LastOutcome {
   if (o.kind === 'timeout') return { kind: 'timeout', phase: o.phase ?? 'response' };
   if (o.kind === 'network') return o.code === undefined ? { kind: 'network' } : { kind: 'network', code: o.code };
-  return { kind: 'status', status: o.status, retryAfter: retryAfter || o.retryAfter !== undefined };
+  // "with Retry-After" only for a header that says something (garbage is ignored).
+  return { kind: 'status', status: o.status, retryAfter: parseRetryAfter(o.retryAfter, 0) !== undefined };
 }
 
 /** For exhaustive switches: a new union member is a compile error here. */

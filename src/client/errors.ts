@@ -33,7 +33,7 @@ export type KeySyncErrorCode =
   | 'KS_NETWORK'
   /** Attempts timed out until the retry budget ran out (exit 75). */
   | 'KS_TIMEOUT'
-  /** The next retry would start past the 2-minute budget (exit 75). */
+  /** A registrations listing ran past its time bound (exit 75). (A retry past the 2-minute budget is named by its last failure: KS_HTTP_5XX, KS_THROTTLED, KS_NETWORK, KS_TIMEOUT.) */
   | 'KS_DEADLINE'
   /** Interrupted by SIGINT/SIGTERM before the sync was accepted (exit 75). */
   | 'KS_ABORTED'
@@ -113,7 +113,8 @@ function str(x: unknown): string | undefined {
   return typeof x === 'string' && x.trim() !== '' ? x : undefined;
 }
 
-function obj(x: unknown): Record<string, unknown> | undefined {
+/** `x` as a plain JSON object, or undefined. */
+export function obj(x: unknown): Record<string, unknown> | undefined {
   return typeof x === 'object' && x !== null && !Array.isArray(x) ? (x as Record<string, unknown>) : undefined;
 }
 

@@ -8,8 +8,11 @@ import type { KeySyncErrorCode } from './errors';
 /** Which service an exchange was with. */
 export type Service = 'key-service' | 'iam';
 
-/** Where a call was when it ended (told to the user on SIGINT/SIGTERM). */
-export type CallPhase = 'starting' | 'token' | 'request' | 'backoff' | 'gate-wait' | 'listing' | 'reading-key' | 'done';
+/**
+ * Where a call was when it ended (told to the user on SIGINT/SIGTERM). `listing`: the
+ * CLI's registrations check before a sync.
+ */
+export type CallPhase = 'starting' | 'token' | 'request' | 'backoff' | 'gate-wait' | 'listing' | 'done';
 
 /** What the last attempt of a call produced, as far as a message needs it. */
 export type LastOutcome =

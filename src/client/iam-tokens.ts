@@ -7,14 +7,23 @@
  * per key.
  */
 import { TokenCache, tokenFromIamResponse, IAM_GRANT_TYPE, IAM_TOKEN_PATH, type CachedToken, type Credentials } from './iam';
-import { REFUSAL_MEMORY_MS, type Call, type Engine, type TokenSource } from './engine';
+import { Call, REFUSAL_MEMORY_MS, type Engine, type TokenSource } from './engine';
+import { AbortedError } from './transport';
 import type { Failure } from './failure';
 import type { Sanitizer } from './sanitize';
 import { displayUrl } from '../domain/endpoints';
 import { realSleep } from './pacing';
-import { sharedToken, type TokenStore } from './token-store';
+import { DEFAULT_PEER_WAIT_MS, sharedToken, type TokenStore } from './token-store';
 
 type TokenAnswer = { readonly ok: true; readonly token: string } | { readonly ok: false; readonly failure: Failure; readonly remembered: boolean };
+
+/** The one IAM exchange in flight, and who waits for it. */
+interface InFlight {
+  readonly promise: Promise<TokenAnswer>;
+  readonly controller: AbortController;
+  readonly call: Call;
+  waiters: number;
+}
 
 /** Carries a failed exchange through sharedToken(), which expects a throw. */
 class ExchangeFailed extends Error {
@@ -25,7 +34,7 @@ class ExchangeFailed extends Error {
 
 export class IamTokens implements TokenSource {
   private readonly cache: TokenCache;
-  private inFlight: Promise<TokenAnswer> | undefined;
+  private inFlight: InFlight | undefined;
   private refusal: { readonly failure: Failure; readonly until: number } | undefined;
 
   constructor(
@@ -47,11 +56,11 @@ export class IamTokens implements TokenSource {
     return this.cache.current(now) !== undefined;
   }
 
-  invalidate(): void {
+  invalidate(refused: string): void {
     const cred = this.credentials;
-    const refused = this.cache.current(this.engine.now());
-    if (cred.kind === 'api-key' && refused !== undefined) this.store?.invalidate(cred.apiKey, cred.iamBaseUrl, refused);
-    this.cache.invalidate();
+    // The shared entry goes only if it still holds the refused token (a peer may have stored a newer one).
+    if (cred.kind === 'api-key') this.store?.invalidate(cred.apiKey, cred.iamBaseUrl, refused);
+    if (this.cache.current(this.engine.now()) === refused) this.cache.invalidate();
   }
 
   token(call: Call): Promise<TokenAnswer> {
@@ -59,10 +68,57 @@ export class IamTokens implements TokenSource {
     const cached = this.cache.current(now);
     if (cached !== undefined) return Promise.resolve({ ok: true, token: cached });
     if (this.refusal !== undefined && now < this.refusal.until) return Promise.resolve({ ok: false, failure: this.refusal.failure, remembered: true });
-    this.inFlight ??= this.obtain(call).finally(() => {
-      this.inFlight = undefined;
+    if (this.inFlight === undefined) {
+      // One exchange for every call that needs a token now. It runs under its own signal,
+      // aborted only when every call waiting for it has been (one caller's interruption
+      // does not fail the others), and under the first caller's budget.
+      const controller = new AbortController();
+      const exchangeCall = new Call(call.correlationId, call.budget, now, controller.signal, call.onProgress);
+      // (What the key service has seen of this call: a failed exchange says whether it got anything.)
+      exchangeCall.attempts = call.attempts;
+      const flight: InFlight = {
+        controller,
+        call: exchangeCall,
+        waiters: 0,
+        promise: this.obtain(exchangeCall).finally(() => {
+          if (this.inFlight === flight) this.inFlight = undefined;
+        }),
+      };
+      flight.promise.catch(() => undefined);
+      this.inFlight = flight;
+    }
+    return this.wait(this.inFlight, call);
+  }
+
+  /** Waits for `flight` as `call`: its own signal ends its wait; it is charged the exchange's attempts. */
+  private wait(flight: InFlight, call: Call): Promise<TokenAnswer> {
+    flight.waiters++;
+    return new Promise<TokenAnswer>((resolve, reject) => {
+      const leave = (): void => {
+        call.signal?.removeEventListener('abort', onAbort);
+        flight.waiters--;
+      };
+      const onAbort = (): void => {
+        leave();
+        if (flight.waiters === 0) flight.controller.abort();
+        reject(new AbortedError());
+      };
+      if (call.signal?.aborted === true) {
+        onAbort();
+        return;
+      }
+      call.signal?.addEventListener('abort', onAbort, { once: true });
+      flight.promise.then((answer) => {
+        leave();
+        call.iamAttempts += flight.call.iamAttempts;
+        call.waitedMs += flight.call.waitedMs;
+        resolve(answer);
+      }, (e: unknown) => {
+        leave();
+        call.iamAttempts += flight.call.iamAttempts;
+        reject(e);
+      });
     });
-    return this.inFlight;
   }
 
   /** A token from the shared store, a peer process's exchange, or our own exchange. */
@@ -78,7 +134,8 @@ export class IamTokens implements TokenSource {
         now: this.engine.now,
         // Polling for a peer's entry uses real time (the client's clock may be a test's).
         sleep: (ms) => realSleep(ms, call.signal),
-        waitMs: Math.max(0, call.budget.windowStart + this.engine.limits.budgetMs - this.engine.now()),
+        // A peer's exchange is one IAM round trip: wait a few seconds for it at most.
+        waitMs: Math.min(DEFAULT_PEER_WAIT_MS, Math.max(0, call.budget.windowStart + this.engine.limits.budgetMs - this.engine.now())),
         ...(call.signal === undefined ? {} : { signal: call.signal }),
       });
       if (r.source !== 'exchange') {
@@ -126,6 +183,9 @@ export class IamTokens implements TokenSource {
         } catch {
           return { ok: false, remembered: false, failure: { kind: 'bad-response', service: 'iam', endpoint, status: r.answer.status, what: 'token', detail: 'not-json' } };
         }
+        // An IAM answer's refresh token is never used, but a server may echo it: know it.
+        const refresh = (body as { refresh_token?: unknown } | undefined)?.refresh_token;
+        if (typeof refresh === 'string') this.sanitizer.add(refresh);
         const t = tokenFromIamResponse(body, this.engine.now());
         if (t === undefined) return { ok: false, remembered: false, failure: { kind: 'bad-response', service: 'iam', endpoint, status: r.answer.status, what: 'token', detail: 'wrong-shape' } };
         this.sanitizer.add(t.accessToken);
@@ -133,10 +193,11 @@ export class IamTokens implements TokenSource {
         return { ok: true, token: t };
       }
       case 'fail': {
-        // Only answers about the credentials or the endpoint itself are remembered: one odd
-        // answer (a bad body, huge headers, an outage) is not held against later calls.
+        // Only IAM refusing the credentials is remembered here (the engine remembers an
+        // endpoint whose TLS is refused): one odd answer (a bad body, huge headers, an
+        // outage) is not held against later calls.
         const f = r.failure;
-        if (f.kind === 'refused' || (f.kind === 'unusable-connection' && f.problem !== 'headers')) {
+        if (f.kind === 'refused') {
           this.refusal = { failure: f, until: this.engine.now() + REFUSAL_MEMORY_MS };
         }
         return { ok: false, failure: f, remembered: r.remembered };

@@ -19,7 +19,8 @@ export type CredentialsResult =
   | { readonly ok: true; readonly credentials: Credentials }
   | { readonly ok: false; readonly problem: string; readonly fix: string };
 
-const HEADER_SAFE = /^[\x21-\x7e]+$/;
+/** Printable ASCII without spaces: what may go into an HTTP header as a credential. */
+export const HEADER_SAFE = /^[\x21-\x7e]+$/;
 
 function pick(env: Readonly<Record<string, string | undefined>>, names: readonly string[]): [string, string] | undefined {
   for (const n of names) {

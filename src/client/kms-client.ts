@@ -128,6 +128,8 @@ export interface ListRegistrationsOptions extends CallOptions {
   readonly preventKeyDeletion?: boolean;
   /** Page size, 1-5000. Default 200. */
   readonly pageSize?: number;
+  /** Longest the whole listing may take, ms. Default: the listing bound (10 min). */
+  readonly maxMs?: number;
 }
 
 export interface RegistrationsResult extends CallInfo {
@@ -344,7 +346,7 @@ export class KmsClient {
         }
         if (page.totalCount !== undefined) totalCount = page.totalCount;
         return { ok: true, page: { items: page.items, bytes: r.answer.bytes, ...(page.totalCount === undefined ? {} : { totalCount: page.totalCount }) } };
-      }, { bounds: this.listingBounds, now: this.now, identity: registrationIdentity });
+      }, { bounds: opts.maxMs === undefined ? this.listingBounds : { ...this.listingBounds, maxMs: opts.maxMs }, now: this.now, identity: registrationIdentity });
       switch (listed.kind) {
         case 'listed':
           call.phase = 'done';

@@ -30,7 +30,8 @@ export const realSleep: Sleep = (ms, signal) =>
 /** A counting semaphore for request slots; a waiter leaves the queue when its signal aborts. */
 export class RequestSlots {
   private free: number;
-  private readonly waiters: Array<() => void> = [];
+  /** A waiter takes the slot it is handed (true), or passes it on when it has gone (false). */
+  private readonly waiters: Array<() => boolean> = [];
 
   constructor(size: number) {
     this.free = Math.max(1, Math.floor(size));
@@ -48,9 +49,14 @@ export class RequestSlots {
         if (i >= 0) this.waiters.splice(i, 1);
         reject(new AbortedError());
       };
-      const grant = (): void => {
+      const grant = (): boolean => {
         signal?.removeEventListener('abort', onAbort);
+        if (signal?.aborted === true) {
+          reject(new AbortedError());
+          return false;
+        }
         resolve();
+        return true;
       };
       this.waiters.push(grant);
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -60,31 +66,38 @@ export class RequestSlots {
   /**
    * The next waiter runs on a later turn of the event loop: by then the caller that
    * released has classified its answer and set any shared hold-off (a 429), which the
-   * waiter then honours before sending.
+   * waiter then honours before sending. A waiter aborted in between passes the slot on.
    */
   release(): void {
     const next = this.waiters.shift();
     if (next === undefined) this.free++;
-    else setImmediate(next);
+    else setImmediate(() => {
+      if (!next()) this.release();
+    });
   }
 }
 
-/** The shared hold-off. */
-export class HoldOff {
-  private until = 0;
+/**
+ * The shared hold-off, per origin (a 429 from IAM does not hold back the key service):
+ * no call sends to an origin before its time, and each remembers what set it.
+ */
+export class HoldOff<Cause> {
+  private readonly until = new Map<string, { at: number; cause: Cause }>();
 
-  constructor(private readonly now: () => number, private readonly sleep: Sleep) {}
+  constructor(private readonly now: () => number) {}
 
-  /** No call sends before now + ms (extends, never shortens). */
-  extend(ms: number): void {
-    this.until = Math.max(this.until, this.now() + ms);
+  /** No call sends to `origin` before now + ms (extends, never shortens). */
+  extend(origin: string, ms: number, cause: Cause): void {
+    const at = this.now() + ms;
+    const cur = this.until.get(origin);
+    if (cur === undefined || at > cur.at) this.until.set(origin, { at, cause });
   }
 
-  /** Sleeps until the hold-off has passed; the ms slept. */
-  async wait(signal: AbortSignal | undefined): Promise<number> {
-    const wait = this.until - this.now();
-    if (wait <= 0) return 0;
-    await this.sleep(wait, signal);
-    return wait;
+  /** How long a call must wait before sending to `origin` (0: it may send), and why. */
+  pending(origin: string): { ms: number; cause?: Cause } {
+    const cur = this.until.get(origin);
+    if (cur === undefined) return { ms: 0 };
+    const ms = cur.at - this.now();
+    return ms > 0 ? { ms, cause: cur.cause } : { ms: 0 };
   }
 }

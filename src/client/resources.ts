@@ -4,6 +4,7 @@
  * boundary, and fields we do not know are dropped, so nothing a server sends reaches
  * output unexamined. Pure.
  */
+import { obj } from './errors';
 import type { Sanitizer } from './sanitize';
 
 /** A registration: a cloud resource associated with a root key. */
@@ -47,10 +48,6 @@ export interface KeyInfo {
 /** Longest field we keep (a CRN is at most 512 characters). */
 const FIELD_MAX_CHARS = 1024;
 
-function obj(x: unknown): Record<string, unknown> | undefined {
-  return typeof x === 'object' && x !== null && !Array.isArray(x) ? (x as Record<string, unknown>) : undefined;
-}
-
 function text(s: Sanitizer, v: unknown): string | undefined {
   return s.text(v, FIELD_MAX_CHARS);
 }
@@ -82,10 +79,7 @@ function registration(s: Sanitizer, v: Record<string, unknown>): Registration {
 export function parseRegistrationsPage(body: string, s: Sanitizer): { readonly items: Registration[]; readonly totalCount?: number } | undefined {
   const d = parseCollection(body);
   if (d === undefined) return undefined;
-  const items = d.resources.flatMap((r) => {
-    const o = obj(r);
-    return o === undefined ? [] : [registration(s, o)];
-  });
+  const items = d.resources.map((r) => registration(s, r));
   return d.totalCount === undefined ? { items } : { items, totalCount: d.totalCount };
 }
 
@@ -111,7 +105,13 @@ export function parseKey(body: string, s: Sanitizer): KeyInfo | undefined {
   return out.id === undefined ? undefined : out;
 }
 
-function parseCollection(body: string): { readonly resources: readonly unknown[]; readonly totalCount?: number } | undefined {
+/**
+ * A KMS collection: `metadata` (an object) and `resources` (an array of objects). A body
+ * without them is not one, whatever its status: an error object answered with 200 must
+ * not read as an empty listing. `resources` may be absent only when the metadata counts
+ * no items.
+ */
+function parseCollection(body: string): { readonly resources: readonly Record<string, unknown>[]; readonly totalCount?: number } | undefined {
   let data: unknown;
   try {
     data = JSON.parse(body);
@@ -119,10 +119,21 @@ function parseCollection(body: string): { readonly resources: readonly unknown[]
     return undefined;
   }
   const d = obj(data);
-  if (d === undefined) return undefined;
-  // An empty listing may come without `resources`.
-  const resources = d['resources'] === undefined ? [] : d['resources'];
-  if (!Array.isArray(resources)) return undefined;
-  const tc = obj(d['metadata'])?.['totalCount'];
-  return typeof tc === 'number' && Number.isSafeInteger(tc) && tc >= 0 ? { resources, totalCount: tc } : { resources };
+  const metadata = obj(d?.['metadata']);
+  if (d === undefined || metadata === undefined) return undefined;
+  const tc = metadata['totalCount'];
+  const totalCount = typeof tc === 'number' && Number.isSafeInteger(tc) && tc >= 0 ? tc : undefined;
+  const raw = d['resources'];
+  if (raw === undefined) {
+    const counted = metadata['collectionTotal'] === 0 || totalCount === 0;
+    return counted ? { resources: [], ...(totalCount === undefined ? {} : { totalCount }) } : undefined;
+  }
+  if (!Array.isArray(raw)) return undefined;
+  const resources: Record<string, unknown>[] = [];
+  for (const r of raw) {
+    const o = obj(r);
+    if (o === undefined) return undefined;
+    resources.push(o);
+  }
+  return totalCount === undefined ? { resources } : { resources, totalCount };
 }

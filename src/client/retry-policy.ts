@@ -24,7 +24,7 @@ export interface RetryLimits {
   readonly budgetMs: number;
   /** First backoff step. */
   readonly baseDelayMs: number;
-  /** Cap of one backoff step (also caps how long a Retry-After is honoured per step). */
+  /** Cap of one backoff step (a longer Retry-After is honoured if it fits the budget). */
   readonly maxDelayMs: number;
   /** Time limit of one HTTP attempt, headers and body. */
   readonly attemptTimeoutMs: number;
@@ -239,8 +239,10 @@ export function parseRetryAfter(header: string | readonly string[] | undefined, 
   const raw = Array.isArray(header) ? header[0] : header;
   if (typeof raw !== 'string') return undefined;
   const v = raw.trim();
-  if (v === '' || v.length > 64) return undefined;
-  if (/^\d+$/.test(v)) return Math.min(Number(v), RETRY_AFTER_MAX_SECONDS) * 1000;
+  if (v === '') return undefined;
+  // Digits of any length: a longer number is a longer wait (clamped), never garbage.
+  if (/^\d+$/.test(v)) return v.length > 12 ? RETRY_AFTER_MAX_SECONDS * 1000 : Math.min(Number(v), RETRY_AFTER_MAX_SECONDS) * 1000;
+  if (v.length > 64) return undefined;
   const at = parseHttpDate(v);
   if (at === undefined) return undefined;
   return Math.min(Math.max(0, at - now), RETRY_AFTER_MAX_SECONDS * 1000);

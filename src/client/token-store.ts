@@ -30,6 +30,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { HEADER_SAFE } from './iam';
 
 /** The environment variable that turns the store off (`off`, `0`, `false`, `no`). */
 export const TOKEN_CACHE_ENV = 'KEY_SYNC_TOKEN_CACHE';
@@ -48,7 +49,6 @@ export const DEFAULT_POLL_MS = 10;
 
 const ENTRY_VERSION = 1;
 const DOMAIN = 'key-sync/token-store/v1';
-const HEADER_SAFE = /^[\x21-\x7e]+$/;
 
 /** What the store keeps and hands out for one API key at one IAM endpoint. */
 export interface StoredToken {
@@ -81,7 +81,7 @@ export interface TokenStore {
   /** The directory entries live in; undefined when disabled. */
   readonly dir: string | undefined;
   /** Why the store is off (switched off, unsafe directory, no POSIX owner); undefined when on. */
-  readonly disabled: string | undefined;
+  readonly disabled: StoreOff | undefined;
   /** The token for (apiKey, iamBaseUrl) with more than the margin left at `now`, else undefined. */
   get(apiKey: string, iamBaseUrl: string, now: number): StoredToken | undefined;
   /** What the entry file holds, fresh or not (for diagnostics and tests). */
@@ -131,14 +131,26 @@ export function isFresh(expiresAt: number, now: number, marginMs = DEFAULT_MARGI
   return Number.isFinite(expiresAt) && expiresAt - now > marginMs && expiresAt - now <= MAX_ENTRY_LIFETIME_MS;
 }
 
-/** Reads `KEY_SYNC_TOKEN_CACHE`: on (unset, empty, on/1/true/yes) or the reason it is off. */
-export function switchState(raw: string | undefined): { readonly on: true } | { readonly on: false; readonly reason: string } {
+/** Why the store is off, as a value (the CLI words it: output/words.ts). */
+export type StoreOff =
+  /** KEY_SYNC_TOKEN_CACHE=off (or 0, false, no). */
+  | { readonly kind: 'switched-off'; readonly value: string }
+  /** KEY_SYNC_TOKEN_CACHE has a value that is neither on nor off. */
+  | { readonly kind: 'unknown-switch'; readonly value: string }
+  | { readonly kind: 'no-posix-owners' }
+  | { readonly kind: 'symlink'; readonly dir: string }
+  | { readonly kind: 'not-a-directory'; readonly dir: string }
+  | { readonly kind: 'not-owned'; readonly dir: string; readonly owner: number; readonly uid: number }
+  | { readonly kind: 'open-to-others'; readonly dir: string; readonly mode: number }
+  | { readonly kind: 'unusable'; readonly dir: string; readonly code: string };
+
+/** Reads `KEY_SYNC_TOKEN_CACHE`: on (unset, empty, on/1/true/yes), or why it is off. */
+export function switchState(raw: string | undefined): { readonly on: true } | { readonly on: false; readonly off: StoreOff } {
   const v = (raw ?? '').trim().toLowerCase();
   if (v === '' || v === 'on' || v === '1' || v === 'true' || v === 'yes') return { on: true };
-  if (v === 'off' || v === '0' || v === 'false' || v === 'no') return { on: false, reason: `${TOKEN_CACHE_ENV}=${raw?.trim()} turned the token cache off` };
+  if (v === 'off' || v === '0' || v === 'false' || v === 'no') return { on: false, off: { kind: 'switched-off', value: (raw ?? '').trim() } };
   const text = raw ?? '';
-  const shown = JSON.stringify(text.length > 40 ? `${text.slice(0, 37)}...` : text);
-  return { on: false, reason: `${TOKEN_CACHE_ENV} has the value ${shown}, which is neither on nor off; the token cache stays off: set ${TOKEN_CACHE_ENV}=on or off` };
+  return { on: false, off: { kind: 'unknown-switch', value: text.length > 40 ? `${text.slice(0, 37)}...` : text } };
 }
 
 /**
@@ -152,11 +164,11 @@ export function storeDirectory(env: Readonly<Record<string, string | undefined>>
 }
 
 /** Why a directory's lstat makes it unusable, or undefined when it is fine. */
-export function directoryProblem(st: { isSymbolicLink(): boolean; isDirectory(): boolean; uid: number; mode: number }, uid: number, dir: string): string | undefined {
-  if (st.isSymbolicLink()) return `${dir} is a symbolic link; the token cache never follows one: remove it`;
-  if (!st.isDirectory()) return `${dir} is not a directory: remove it`;
-  if (st.uid !== uid) return `${dir} is owned by uid ${st.uid}, not by you (uid ${uid}): remove it or set XDG_RUNTIME_DIR to a directory of yours`;
-  if ((st.mode & 0o077) !== 0) return `${dir} has mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}, which lets others in: chmod 700 ${dir}`;
+export function directoryProblem(st: { isSymbolicLink(): boolean; isDirectory(): boolean; uid: number; mode: number }, uid: number, dir: string): StoreOff | undefined {
+  if (st.isSymbolicLink()) return { kind: 'symlink', dir };
+  if (!st.isDirectory()) return { kind: 'not-a-directory', dir };
+  if (st.uid !== uid) return { kind: 'not-owned', dir, owner: st.uid, uid };
+  if ((st.mode & 0o077) !== 0) return { kind: 'open-to-others', dir, mode: st.mode & 0o777 };
   return undefined;
 }
 
@@ -199,10 +211,10 @@ function defaultIsAlive(pid: number): boolean {
 }
 
 /** A store that is off: misses, stores nothing, never touches the file system. */
-function disabledStore(reason: string): TokenStore {
+function disabledStore(off: StoreOff): TokenStore {
   return {
     dir: undefined,
-    disabled: reason,
+    disabled: off,
     get: () => undefined,
     peek: () => ({ state: 'missing' }),
     put: () => false,
@@ -219,9 +231,9 @@ function disabledStore(reason: string): TokenStore {
  */
 export function openTokenStore(env: Readonly<Record<string, string | undefined>>, deps: TokenStoreDeps = {}): TokenStore {
   const sw = switchState(env[TOKEN_CACHE_ENV]);
-  if (!sw.on) return disabledStore(sw.reason);
+  if (!sw.on) return disabledStore(sw.off);
   const uid = deps.uid ?? (typeof process.getuid === 'function' ? process.getuid() : undefined);
-  if (uid === undefined || O_NOFOLLOW === 0) return disabledStore('this platform has no POSIX file owners or O_NOFOLLOW, which the token cache needs');
+  if (uid === undefined || O_NOFOLLOW === 0) return disabledStore({ kind: 'no-posix-owners' });
   const tmpEnv = env['TMPDIR'];
   const tmpdir = deps.tmpdir ?? (tmpEnv !== undefined && path.isAbsolute(tmpEnv) ? tmpEnv : os.tmpdir());
   const dir = storeDirectory(env, uid, tmpdir);
@@ -234,7 +246,7 @@ export function openTokenStore(env: Readonly<Record<string, string | undefined>>
     }
     st = fs.lstatSync(dir);
   } catch (e) {
-    return disabledStore(`cannot create or read ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    return disabledStore({ kind: 'unusable', dir, code: (e as NodeJS.ErrnoException).code ?? 'error' });
   }
   const problem = directoryProblem(st, uid, dir);
   if (problem !== undefined) return disabledStore(problem);
@@ -338,7 +350,11 @@ class FileTokenStore implements TokenStore {
       fs.writeSync(fd, text);
       return true;
     } catch {
-      fs.rmSync(file, { force: true });
+      try {
+        fs.rmSync(file, { force: true });
+      } catch {
+        // nothing more to do: the store misses
+      }
       return false;
     } finally {
       fs.closeSync(fd);
@@ -426,7 +442,13 @@ class FileTokenStore implements TokenStore {
       const live = this.lockIsLive(file, now);
       if (live === true) return undefined;
       // Stale (crashed or long-gone holder) or vanished: take it over once.
-      if (live === false) fs.rmSync(file, { force: true });
+      if (live === false) {
+        try {
+          fs.rmSync(file, { force: true });
+        } catch {
+          return undefined;
+        }
+      }
     }
     return undefined;
   }
@@ -488,8 +510,12 @@ export async function sharedToken<T extends { readonly accessToken: string; read
     }
   }
   const until = opts.now() + (opts.waitMs ?? DEFAULT_PEER_WAIT_MS);
+  // Polls often at first (a peer's exchange takes one round trip), then less (a stuck
+  // peer must not cost the waiters CPU).
+  let poll = opts.pollMs ?? DEFAULT_POLL_MS;
   while (opts.now() < until && opts.signal?.aborted !== true) {
-    await opts.sleep(opts.pollMs ?? DEFAULT_POLL_MS);
+    await opts.sleep(Math.min(poll, until - opts.now()));
+    poll = Math.min(poll * 2, 250);
     const t = store.get(apiKey, iamBaseUrl, opts.now());
     if (t !== undefined) return { source: 'peer', token: t };
     if (!store.locked(apiKey, iamBaseUrl, opts.now())) break;

@@ -63,8 +63,13 @@ export const SUCCESS_BODY_CAP_BYTES = 32 * 1024 * 1024;
 /** Cap of an error body: enough for any real error document. */
 export const ERROR_BODY_CAP_BYTES = 64 * 1024;
 
-/** How long an aborted body read may take to end (it ends at once with undici). */
-const ABORT_GRACE_MS = 250;
+/**
+ * How long an attempt that is stopped (time limit, signal) waits for what is already on
+ * its way: an answer arriving, or the request ending once aborted or cut.
+ */
+const ABORT_GRACE_MS = 200;
+/** A socket opened this soon after an attempt started can be the attempt's own. */
+const CUT_SLACK_MS = 50;
 
 /** The code given to connecting sockets this module cuts (a time limit or an abort). */
 const CUT_CODE = 'KS_CONNECT_CUT';
@@ -87,33 +92,34 @@ type ConnectorReturningSocket = (options: import('undici').buildConnector.Option
 
 /** Sockets still connecting, by origin (`https://host:port`). */
 class ConnectingSockets {
-  private readonly byOrigin = new Map<string, Set<import('node:net').Socket>>();
+  private readonly byOrigin = new Map<string, Map<import('node:net').Socket, number>>();
 
   track(origin: string, socket: import('node:net').Socket, secure: boolean): void {
-    let set = this.byOrigin.get(origin);
-    if (set === undefined) {
-      set = new Set();
-      this.byOrigin.set(origin, set);
+    let map = this.byOrigin.get(origin);
+    if (map === undefined) {
+      map = new Map();
+      this.byOrigin.set(origin, map);
     }
-    const s = set;
-    s.add(socket);
+    const m = map;
+    m.set(socket, Date.now());
     const done = (): void => {
-      s.delete(socket);
-      if (s.size === 0 && this.byOrigin.get(origin) === s) this.byOrigin.delete(origin);
+      m.delete(socket);
+      if (m.size === 0 && this.byOrigin.get(origin) === m) this.byOrigin.delete(origin);
     };
     socket.once(secure ? 'secureConnect' : 'connect', done).once('close', done);
   }
 
-  /** Destroys the sockets of `origin` that are still connecting; how many. */
-  cut(origin: string): number {
-    const set = this.byOrigin.get(origin);
-    if (set === undefined) return 0;
-    let n = 0;
-    for (const s of [...set]) {
-      s.destroy(Object.assign(new Error('connection attempt cut short'), { code: CUT_CODE }));
-      n++;
+  /**
+   * Destroys the sockets of `origin` still connecting that were opened no later than
+   * `openedBy` (epoch ms): the ones an attempt started before then can be waiting on. A
+   * socket another, later attempt opened keeps its own time limit.
+   */
+  cut(origin: string, openedBy = Infinity): void {
+    const map = this.byOrigin.get(origin);
+    if (map === undefined) return;
+    for (const [s, openedAt] of [...map]) {
+      if (openedAt <= openedBy) s.destroy(Object.assign(new Error('connection attempt cut short'), { code: CUT_CODE }));
     }
-    return n;
   }
 }
 
@@ -239,53 +245,50 @@ export class Transport {
   async attempt(req: HttpRequest, timeoutMs: number, signal: AbortSignal | undefined): Promise<AttemptResult> {
     if (signal?.aborted === true) throw new AbortedError();
     const origin = normalOrigin(req.origin);
+    const startedAt = Date.now();
     const ac = new AbortController();
     let timedOut = false;
-    let aborted = false;
-    let responded = false;
-    /** Sockets of this origin cut while still connecting when the attempt ended. */
-    let cut = 0;
     let stop!: (why: 'timeout' | 'abort') => void;
     const stopped = new Promise<'timeout' | 'abort'>((resolve) => {
       stop = resolve;
     });
-    const end = (why: 'timeout' | 'abort'): void => {
-      if (why === 'timeout') timedOut = true;
-      else aborted = true;
-      ac.abort();
-      // Still connecting: the request's abort does not reach a socket being set up.
-      if (!responded) cut = this.connecting.cut(origin);
-      stop(why);
-    };
-    const onAbort = (): void => end('abort');
+    const onAbort = (): void => stop('abort');
     signal?.addEventListener('abort', onAbort, { once: true });
-    const timer = setTimeout(() => end('timeout'), timeoutMs);
-    const exchange = this.exchange(req, ac.signal, timeoutMs, () => {
-      responded = true;
-    }, () => timedOut);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop('timeout');
+    }, timeoutMs);
+    const exchange = this.exchange(req, ac.signal, timeoutMs, () => timedOut);
+    const within = (ms: number): Promise<AttemptResult | undefined> => Promise.race([exchange, new Promise<undefined>((r) => setTimeout(() => r(undefined), ms).unref())]);
     try {
       const first = await Promise.race([exchange, stopped]);
-      if (first === 'abort' || aborted) {
-        // An answer that arrived as the signal came still counts: a sync accepted at that
-        // moment is accepted (exit 0), not "interrupted".
-        const settled = await Promise.race([exchange, new Promise<undefined>((r) => setImmediate(() => r(undefined)))]);
-        if (settled !== undefined && settled.kind === 'response' && settled.status >= 200 && settled.status <= 299) return settled;
+      if (first === 'abort') {
+        // An answer on its way when the signal came still counts: a sync accepted at that
+        // moment is accepted (exit 0), not "interrupted". Then stop, in every phase (the
+        // request's abort does not reach a socket being set up: cut those too).
+        const late = await within(ABORT_GRACE_MS);
+        if (late !== undefined && late.kind === 'response' && late.status >= 200 && late.status <= 299) return late;
+        ac.abort();
+        this.connecting.cut(origin);
         throw new AbortedError();
       }
       if (first === 'timeout') {
+        ac.abort();
+        // A socket this attempt may be waiting on: cut it, and see what the request says.
+        this.connecting.cut(origin, startedAt + CUT_SLACK_MS);
         // The status line came but the body did not in time: the abort has stopped the
         // read, so the exchange ends at once as a response whose body failed (a 503 that
-        // trickles is still a 503). The grace only bounds a reader that ignores the abort.
-        if (responded) {
-          const late = await Promise.race([exchange, new Promise<undefined>((r) => setTimeout(() => r(undefined), ABORT_GRACE_MS).unref())]);
-          if (late !== undefined) return late;
-        }
-        // Connecting when the time ran out: nothing was sent. Otherwise the request may be out.
-        return { kind: 'timeout', phase: !responded && cut > 0 ? 'connect' : 'response' };
+        // trickles is still a 503). Still connecting: it ends as a connect-phase timeout.
+        // Neither within the grace (queued, or a reader that ignores the abort): the
+        // request may be out.
+        const late = await within(ABORT_GRACE_MS);
+        if (late !== undefined && (late.kind === 'response' || (late.kind === 'timeout' && late.phase === 'connect'))) return late;
+        exchange.catch(() => undefined);
+        return { kind: 'timeout', phase: 'response' };
       }
       return first;
     } catch (e) {
-      if (e instanceof AbortedError || aborted || isAborted(signal)) throw new AbortedError();
+      if (e instanceof AbortedError || isAborted(signal)) throw new AbortedError();
       throw e;
     } finally {
       clearTimeout(timer);
@@ -294,7 +297,7 @@ export class Transport {
   }
 
   /** The request itself; never rejects. */
-  private async exchange(req: HttpRequest, signal: AbortSignal, timeoutMs: number, onResponse: () => void, timedOut: () => boolean): Promise<AttemptResult> {
+  private async exchange(req: HttpRequest, signal: AbortSignal, timeoutMs: number, timedOut: () => boolean): Promise<AttemptResult> {
     try {
       const res = await this.dispatcher.request({
         origin: req.origin,
@@ -306,7 +309,6 @@ export class Transport {
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       });
-      onResponse();
       const headers = res.headers as Headers;
       const ok = res.statusCode >= 200 && res.statusCode <= 299;
       if (ok && !req.readSuccessBody) {

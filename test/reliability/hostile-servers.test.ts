@@ -275,7 +275,7 @@ describe('servers that echo secrets and terminal escapes', () => {
   test('a key read (alias resolution in a fleet) whose fields echo the token: sanitized', async () => {
     h = await hostile((_req, res, url) => {
       if (url.pathname.endsWith('/actions/sync')) return void res.writeHead(204).end();
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ resources: [{ id: KEY, name: `${TOKEN}\u001b[1m`, aliases: [TOKEN], state: 1 }] }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ metadata: { collectionType: 'application/vnd.ibm.kms.key+json', collectionTotal: 1 }, resources: [{ id: KEY, name: `${TOKEN}\u001b[1m`, aliases: [TOKEN], state: 1 }] }));
     });
     const r = await runCli(['sync', '--instance-id', INSTANCE, '--key-id', 'payments-root', '--key-id', KEY, '--json'], env(h.url));
     expect(r.code).toBe(0);

@@ -108,3 +108,49 @@ describe('redaction', () => {
     expect(safeServerText(KEY.split('').join('\u0000'), redact)).not.toContain(KEY);
   });
 });
+
+describe('the sanitizer against hostile text', () => {
+  const KEY = 'CANARY-apikey-7f3e9b1c5d2a4e6f8091a2b3c4d5e6f7';
+  const TOKEN = 'TOKEN-canary-0123456789abcdefghijklmnopqrstuvw';
+  const s = createSanitizer([KEY, TOKEN]);
+
+  test.each([
+    ['tag characters', '\u{E0020}'], ['a tag letter', '\u{E0061}'], ['a variation selector', '\uFE0F'], ['the combining grapheme joiner', '\u034F'],
+    ['a Hangul filler', '\u3164'], ['a halfwidth Hangul filler', '\uFFA0'], ['a Mongolian variation selector', '\u180B'], ['a musical format character', '\u{1D173}'],
+    ['zero width space', '\u200B'], ['word joiner', '\u2060'], ['soft hyphen', '\u00AD'],
+  ])('a secret split by %s is found', (_name, sep) => {
+    const out = s.text(`refused: ${Array.from(KEY).join(sep)} (403)`) ?? '';
+    expect(out).toBe('refused: [REDACTED] (403)');
+  });
+
+  test('a secret cut at the end of a text cut short: its piece is redacted too (not when whole text)', () => {
+    expect(s.text(`${' '.repeat(200)}not allowed ${TOKEN.slice(0, 30)}`, 500, true)).toBe('not allowed [REDACTED]');
+    // Cut by the sanitizer itself (past what it examines): the same.
+    const long = `${'x '.repeat(10_000)}${KEY}`;
+    expect(s.text(long, 500) ?? '').not.toMatch(/CANARY-a/);
+    // A text that was not cut keeps an ordinary ending that happens to start like a secret.
+    expect(s.text('see CANARY-api', 500, false)).toBe('see CANARY-api');
+  });
+
+  test('spaces and zero width characters before the cut do not hide the piece', () => {
+    const body = `${'\u200B'.repeat(40_000)}${' '.repeat(20_000)}${KEY.slice(0, 40)}`;
+    expect(s.text(body, 500, true) ?? '').not.toContain(KEY.slice(0, 8));
+  });
+
+  test('JWT-shaped text is redacted in linear time, even "-eyJ" repeated', () => {
+    const hostile = '-eyJ'.repeat(16_384);
+    const t0 = process.hrtime.bigint();
+    s.text(hostile, 500);
+    s.redact(hostile);
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    // Quadratic was 5 s for this input; linear is a few ms (a bound for the DoS, not a speed target).
+    expect(ms).toBeLessThan(1000);
+    expect(s.redact('a eyJhbGciOiJIUzI1NiJ9.eyJmb28iOiJiYXIifQ.abc b')).toBe('a [REDACTED] b');
+  });
+
+  test('a cut never leaves half of a surrogate pair', () => {
+    const out = s.text(`${'a'.repeat(498)}😀😀`, 500) ?? '';
+    expect(out.endsWith('…')).toBe(true);
+    expect(/[\uD800-\uDBFF]…$/.test(out)).toBe(false);
+  });
+});

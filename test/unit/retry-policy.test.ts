@@ -143,6 +143,7 @@ describe('parseRetryAfter', () => {
     ['1e3', undefined],
     ['99999999999999999999', 31_536_000_000], // clamped to a year (was garbage): bigger never means sooner
     ['31536001', 31_536_000_000],
+    [`1${'0'.repeat(64)}`, 31_536_000_000], // 65 digits: still a (clamped) number, not garbage
     ['garbage 2015', undefined],
     ['Sat, 28 Nov 2026 20:00:10', undefined],
     ['2026-11-28T20:00:10Z', undefined],

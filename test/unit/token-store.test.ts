@@ -17,8 +17,13 @@ import {
   sharedToken,
   storeDirectory,
   switchState,
+  type StoreOff,
   type TokenStore,
 } from '../../src/client/token-store';
+import { describeStoreOff } from '../../src/cli/output/words';
+
+/** The store's reason, as the CLI words it. */
+const offWords = (off: StoreOff | undefined): string => (off === undefined ? '' : describeStoreOff(off));
 
 const CANARY = 'CANARY-apikey-tokenstore-4d1f0e9a8b7c6d5e4f3a2b1c';
 const OTHER_KEY = 'another-api-key-0123456789abcdef';
@@ -107,7 +112,8 @@ describe('pure helpers', () => {
 
   test('switchState: an unknown value names the variable, the value and the fix', () => {
     const s = switchState('sometimes');
-    expect(s).toEqual({ on: false, reason: expect.stringMatching(/KEY_SYNC_TOKEN_CACHE.*"sometimes".*KEY_SYNC_TOKEN_CACHE=on or off/) });
+    expect(s).toEqual({ on: false, off: { kind: 'unknown-switch', value: 'sometimes' } });
+    expect(s.on ? '' : offWords(s.off)).toMatch(/KEY_SYNC_TOKEN_CACHE.*"sometimes".*KEY_SYNC_TOKEN_CACHE=on or off/);
   });
 
   test.each([
@@ -136,7 +142,7 @@ describe('pure helpers', () => {
   ])('directoryProblem: %s', (_what, st, problem) => {
     const p = directoryProblem(st, 1000, '/tmp/key-sync-1000');
     if (problem === undefined) expect(p).toBeUndefined();
-    else expect(p).toMatch(problem);
+    else expect(offWords(p)).toMatch(problem);
   });
 
   const id = entryId(CANARY, IAM);
@@ -185,7 +191,7 @@ describe('the directory', () => {
     fs.mkdirSync(target, { mode: 0o700 });
     fs.symlinkSync(target, path.join(base, 'key-sync'));
     const s = openFresh();
-    expect(s.disabled).toMatch(/symbolic link/);
+    expect(offWords(s.disabled)).toMatch(/symbolic link/);
     expect(s.put(CANARY, IAM, TOKEN, NOW)).toBe(false);
     expect(s.get(CANARY, IAM, NOW)).toBeUndefined();
     expect(fs.readdirSync(target)).toEqual([]);
@@ -196,7 +202,7 @@ describe('the directory', () => {
     fs.mkdirSync(dir);
     fs.chmodSync(dir, 0o750);
     const s = openFresh();
-    expect(s.disabled).toMatch(/mode 0750, which lets others in: chmod 700/);
+    expect(offWords(s.disabled)).toMatch(/mode 0750, which lets others in: chmod 700/);
     expect(s.put(CANARY, IAM, TOKEN, NOW)).toBe(false);
     expect(fs.lstatSync(dir).mode & 0o777).toBe(0o750);
     expect(fs.readdirSync(dir)).toEqual([]);
@@ -204,18 +210,18 @@ describe('the directory', () => {
 
   test('refused when not owned by the user (another uid injected)', () => {
     const s = openFresh({}, { uid: uid + 1 });
-    expect(s.disabled).toMatch(new RegExp(`owned by uid ${uid}, not by you \\(uid ${uid + 1}\\)`));
+    expect(offWords(s.disabled)).toMatch(new RegExp(`owned by uid ${uid}, not by you \\(uid ${uid + 1}\\)`));
     expect(s.put(CANARY, IAM, TOKEN, NOW)).toBe(false);
   });
 
   test('refused when it is a file', () => {
     fs.writeFileSync(path.join(base, 'key-sync'), 'x');
-    expect(openFresh().disabled).toMatch(/not a directory/);
+    expect(offWords(openFresh().disabled)).toMatch(/not a directory/);
   });
 
   test('refused (not thrown) when it cannot be created', () => {
     const s = openTokenStore({ XDG_RUNTIME_DIR: path.join(base, 'does', 'not', 'exist') });
-    expect(s.disabled).toMatch(/cannot create or read .*ENOENT/);
+    expect(offWords(s.disabled)).toMatch(/cannot create or read .*ENOENT/);
   });
 
   test('a directory replaced by a symlink after opening is not written through', () => {
@@ -234,7 +240,7 @@ describe('the directory', () => {
 describe('KEY_SYNC_TOKEN_CACHE', () => {
   test('off: disabled, no directory created, every call misses', () => {
     const s = openFresh({ KEY_SYNC_TOKEN_CACHE: 'off' });
-    expect(s.disabled).toMatch(/KEY_SYNC_TOKEN_CACHE=off/);
+    expect(offWords(s.disabled)).toMatch(/KEY_SYNC_TOKEN_CACHE=off/);
     expect(s.dir).toBeUndefined();
     expect(s.put(CANARY, IAM, TOKEN, NOW)).toBe(false);
     expect(s.get(CANARY, IAM, NOW)).toBeUndefined();
@@ -244,7 +250,7 @@ describe('KEY_SYNC_TOKEN_CACHE', () => {
 
   test('an unknown value turns it off too, and says how to fix it', () => {
     const s = openFresh({ KEY_SYNC_TOKEN_CACHE: 'maybe' });
-    expect(s.disabled).toMatch(/"maybe".*KEY_SYNC_TOKEN_CACHE=on or off/);
+    expect(offWords(s.disabled)).toMatch(/"maybe".*KEY_SYNC_TOKEN_CACHE=on or off/);
     expect(fs.readdirSync(base)).toEqual([]);
   });
 });
@@ -488,7 +494,8 @@ describe('sharedToken', () => {
     const exchange = jest.fn(async () => exchanged);
     await expect(sharedToken(s, CANARY, IAM, exchange, { ...c, pollMs: 10 })).resolves.toEqual({ source: 'peer', token: TOKEN });
     expect(exchange).not.toHaveBeenCalled();
-    expect(c.slept()).toBe(50);
+    // Polls at 10, 30, 70 ms (the interval doubles, so a stuck peer costs little CPU).
+    expect(c.slept()).toBe(70);
   });
 
   test('a peer that gives up without storing: exchanges at once, without queueing for the lock', async () => {
@@ -501,7 +508,8 @@ describe('sharedToken', () => {
     const exchange = jest.fn(async () => exchanged);
     await expect(sharedToken(s, CANARY, IAM, exchange, { ...c, pollMs: 10 })).resolves.toEqual({ source: 'exchange', token: exchanged });
     expect(exchange).toHaveBeenCalledTimes(1);
-    expect(c.slept()).toBe(20);
+    // Polls at 10 and 30 ms: the lock was gone at the second look.
+    expect(c.slept()).toBe(30);
   });
 
   test('a peer that never finishes: waits at most waitMs, then exchanges', async () => {

@@ -8,6 +8,8 @@ import type { KmsClient } from '../../client/kms-client';
 import type { Sleep } from '../../client/pacing';
 import type { ApiConfig } from '../endpoint-config';
 import { SafeSink, type TextSink } from '../output/sink';
+import { describeStoreOff } from '../output/words';
+import { EXIT_FAILED } from '../output/exit-codes';
 import { scaledTime } from '../test-hooks';
 import { version } from '../version';
 
@@ -45,9 +47,6 @@ const loadClient = (): typeof import('../../client/kms-client') => require('../.
 const loadTokenStore = (): typeof import('../../client/token-store') => require('../../client/token-store') as typeof import('../../client/token-store');
 /* eslint-enable @typescript-eslint/no-require-imports */
 
-/** The switch of the IAM token cache (token-store.ts), named here without loading it. */
-const TOKEN_CACHE_ENV = 'KEY_SYNC_TOKEN_CACHE';
-
 /** Builds the client of a command and runs `body` with it, closing it afterwards. */
 export async function withClient(config: ApiConfig, io: RunIo, opts: { maxConcurrentRequests?: number }, body: (c: CommandContext) => Promise<number>): Promise<number> {
   const { KmsClient, realSleep } = loadClient();
@@ -73,9 +72,13 @@ export async function withClient(config: ApiConfig, io: RunIo, opts: { maxConcur
   err.use(client.sanitizer);
   const extra = env['NODE_EXTRA_CA_CERTS'];
   // Switched off on purpose needs no word; an unsafe directory does (the cache stays off).
-  if (store?.disabled !== undefined && !/^(off|0|false|no)$/i.test((env[TOKEN_CACHE_ENV] ?? '').trim())) err.write(`key-sync: note: the IAM token cache is off: ${store.disabled}\n`);
+  if (store?.disabled !== undefined && store.disabled.kind !== 'switched-off') err.write(`key-sync: note: the IAM token cache is off: ${describeStoreOff(store.disabled)}\n`);
   try {
     return await body({ client, now: time.now, out, err, io, extraCaCerts: extra !== undefined && extra !== '' });
+  } catch (e) {
+    // A bug: exit 1 with the message redacted by what this client knows (tokens too).
+    err.write(`key-sync: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
+    return EXIT_FAILED;
   } finally {
     await client.close();
   }

@@ -23,6 +23,7 @@ export function runRegistrations(config: RegistrationsConfig, io: RunIo): Promis
       instanceId: config.instanceId,
       credentialEnv: config.credentials.envName,
       extraCaCerts,
+      canNarrow: true,
       ...(config.keyId === undefined ? {} : { keyId: config.keyId }),
       ...(config.keyRing === undefined ? {} : { keyRing: config.keyRing }),
     };

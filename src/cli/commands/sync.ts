@@ -3,6 +3,7 @@
  * find its version status first and sync only when it is behind; then sync.
  */
 import type { SyncResult } from '../../client/kms-client';
+import { DEFAULT_RETRY_LIMITS } from '../../client/retry-policy';
 import type { SyncConfig } from '../parse-command';
 import { exitCodeFor } from '../output/exit-codes';
 import { ProgressPrinter } from '../output/progress';
@@ -55,7 +56,8 @@ export function runSync(config: SyncConfig, io: RunIo): Promise<number> {
       progress.note(`key-sync: key ${config.keyId} is behind (${k.status.lagging.length} of ${plural(k.status.registrations, 'registration')} not on the current version): syncing`);
     }
     if (config.verifyRegistrations) {
-      const reg = await client.listRegistrations({ ...common, keyId: config.keyId, pageSize: 5000 });
+      // A check before the sync, not the point of it: it may take no longer than a retry budget.
+      const reg = await client.listRegistrations({ ...common, keyId: config.keyId, pageSize: 5000, maxMs: DEFAULT_RETRY_LIMITS.budgetMs });
       if (reg.outcome === 'listed') {
         registrations = reg.registrations.length;
         progress.note(registrations === 0
@@ -65,7 +67,7 @@ export function runSync(config: SyncConfig, io: RunIo): Promise<number> {
         return report({
           outcome: 'failed',
           correlationId: reg.correlationId,
-          attempts: 0,
+          attempts: reg.attempts,
           iamAttempts: reg.iamAttempts,
           waitedMs: reg.waitedMs,
           maxWaitSeconds: config.maxWaitSeconds,

@@ -9,10 +9,12 @@ export interface ListingSubject {
   readonly keyRing?: string;
   readonly credentialEnv: string;
   readonly extraCaCerts: boolean;
+  /** The listing was asked for by `registrations`, whose flags can narrow it. */
+  readonly canNarrow?: boolean;
 }
 
 function subjectOf(s: ListingSubject): Subject {
-  return { action: 'list', instanceId: s.instanceId, credentialEnv: s.credentialEnv, ...(s.keyId === undefined ? {} : { keyId: s.keyId }), ...(s.keyRing === undefined ? {} : { keyRing: s.keyRing }) };
+  return { action: 'list', instanceId: s.instanceId, credentialEnv: s.credentialEnv, ...(s.keyId === undefined ? {} : { keyId: s.keyId }), ...(s.keyRing === undefined ? {} : { keyRing: s.keyRing }), ...(s.canNarrow === true ? { canNarrow: true } : {}) };
 }
 
 /** The sentence about a listing's outcome. */

@@ -7,6 +7,7 @@ import type { Failure, LastOutcome, ListingProblem, ServerSaid } from '../../cli
 import type { GateInfo } from '../../client/kms-client';
 import type { GateNote } from '../../client/retry-policy';
 import { REFUSAL_MEMORY_MS } from '../../client/engine';
+import type { StoreOff } from '../../client/token-store';
 
 /** "12 s", "4 min 5 s", "1 h 2 min", "3 days". */
 export function duration(ms: number): string {
@@ -82,6 +83,8 @@ export interface Subject {
   readonly keyRing?: string;
   /** Where the credentials came from (IBMCLOUD_API_KEY, IBMCLOUD_IAM_TOKEN...). */
   readonly credentialEnv: string;
+  /** The command can narrow a listing (`registrations`: --key-id, --crn). */
+  readonly canNarrow?: boolean;
 }
 
 function serviceLabel(f: { service: 'key-service' | 'iam'; endpoint: string }): string {
@@ -122,17 +125,19 @@ function tlsFix(code: string, extraCaCerts: boolean): string {
   }
 }
 
-function listingProblem(p: ListingProblem, endpoint: string): string {
+function listingProblem(p: ListingProblem, endpoint: string, s: Subject): string {
   const at = `the registrations listing at ${endpoint}`;
+  // Only `registrations` can be narrowed, and by --key-id only when it lists a whole instance.
+  const narrow = s.canNarrow !== true ? '' : s.keyId === undefined ? '; narrow it with --key-id or --crn' : '; narrow it with --crn';
   switch (p.kind) {
     case 'no-progress':
       return `${at} answered page ${p.page} (offset ${p.offset}) with only registrations it had already sent: the service repeats itself`;
     case 'too-many-items':
-      return `${at} passed ${p.limit} registrations and was stopped; narrow it with --key-id or --crn`;
+      return `${at} passed ${p.limit} registrations and was stopped${narrow}`;
     case 'too-many-bytes':
-      return `${at} passed ${Math.round(p.limit / 1024 / 1024)} MiB and was stopped; narrow it with --key-id or --crn`;
+      return `${at} passed ${Math.round(p.limit / 1024 / 1024)} MiB and was stopped${narrow}`;
     case 'too-many-pages':
-      return `${at} passed ${p.limit} pages and was stopped; narrow it with --key-id or --crn`;
+      return `${at} passed ${p.limit} pages and was stopped${narrow}`;
     case 'too-slow':
       return `${at} took longer than ${duration(p.limitMs)} (${plural(p.pages, 'page')}) and was stopped`;
     case 'count-mismatch':
@@ -222,7 +227,7 @@ export function describeFailure(f: Failure, s: Subject, o: DescribeOptions): str
       break;
     }
     case 'listing':
-      return `${listingProblem(f.problem, f.endpoint)}; ${tail(s, o.retryLater)}`;
+      return `${listingProblem(f.problem, f.endpoint, s)}; ${tail(s, o.retryLater)}`;
     case 'internal':
       return `internal error in key-sync (${f.name}); ${tail(s, false)}. Please report it`;
     case 'aborted':
@@ -234,7 +239,7 @@ export function describeFailure(f: Failure, s: Subject, o: DescribeOptions): str
 function abortedWhere(phase: string, attemptsMade: number): string {
   switch (phase) {
     case 'backoff':
-      return `while backing off after attempt ${attemptsMade}`;
+      return attemptsMade === 0 ? 'while waiting out a backoff, before anything was sent' : `while backing off after attempt ${attemptsMade}`;
     case 'request':
       return `during attempt ${attemptsMade}`;
     case 'token':
@@ -250,7 +255,9 @@ function abortedSync(phase: string, attemptsMade: number, gate: GateInfo | undef
     case 'gate-wait':
       return `interrupted while waiting for the sync time gate${gate === undefined ? '' : ` (opens ${utc(gate.notBefore)})`}; not synced. The next apply will retry it`;
     case 'backoff':
-      return `interrupted while backing off after attempt ${attemptsMade}; not synced. The next apply will retry it`;
+      return attemptsMade === 0
+        ? 'interrupted while waiting out a backoff, before anything was sent; not synced. The next apply will retry it'
+        : `interrupted while backing off after attempt ${attemptsMade}; not synced. The next apply will retry it`;
     case 'request':
       return `interrupted during attempt ${attemptsMade}, before the service answered; the sync may or may not have been accepted. The next apply will retry it (a repeated sync is harmless; at worst it is gated)`;
     case 'token':
@@ -286,4 +293,26 @@ export function gatedSyncMessage(gate: GateInfo, maxWaitSeconds: number): string
 /** The first progress line of a gate wait. */
 export function gateWaitStartLine(gate: 'sync' | 'rotation', notBefore: Date, opensInMs: number, skewMs: number, note: GateNote | undefined, waitMs: number, maxWaitLeftMs: number): string {
   return `${gate} time gate closed until ${utc(notBefore)} (in ${duration(opensInMs)}${byServiceClock(skewMs)})${gateNoteText(note)}; waiting ${duration(waitMs)} within --max-wait (${duration(maxWaitLeftMs)} left)`;
+}
+
+/** Why the IAM token cache is off, with the fix. */
+export function describeStoreOff(off: StoreOff): string {
+  switch (off.kind) {
+    case 'switched-off':
+      return `KEY_SYNC_TOKEN_CACHE=${off.value} turned the token cache off`;
+    case 'unknown-switch':
+      return `KEY_SYNC_TOKEN_CACHE has the value ${JSON.stringify(off.value)}, which is neither on nor off; the token cache stays off: set KEY_SYNC_TOKEN_CACHE=on or off`;
+    case 'no-posix-owners':
+      return 'this platform has no POSIX file owners or O_NOFOLLOW, which the token cache needs';
+    case 'symlink':
+      return `${off.dir} is a symbolic link; the token cache never follows one: remove it`;
+    case 'not-a-directory':
+      return `${off.dir} is not a directory: remove it`;
+    case 'not-owned':
+      return `${off.dir} is owned by uid ${off.owner}, not by you (uid ${off.uid}): remove it or set XDG_RUNTIME_DIR to a directory of yours`;
+    case 'open-to-others':
+      return `${off.dir} has mode ${off.mode.toString(8).padStart(4, '0')}, which lets others in: chmod 700 ${off.dir}`;
+    case 'unusable':
+      return `cannot create or read ${off.dir} (${off.code})`;
+  }
 }
