@@ -22,8 +22,8 @@ export interface PageBounds {
  * is a few MiB), small enough that a hostile server cannot exhaust memory or time.
  */
 export const LISTING_BOUNDS: PageBounds = {
-  maxItems: 200_000,
-  maxBytes: 192 * 1024 * 1024,
+  maxItems: 100_000,
+  maxBytes: 64 * 1024 * 1024,
   maxPages: 2_000,
   maxMs: 10 * 60_000,
 };
