@@ -77,14 +77,18 @@ async function interleaved(variants, { warmups, runs }) {
  * with INSTANCE holding keys keyId(0..n-1) when `seedKeys` is given, else the default seed.
  * Resolves to { url, port, log(), clearLog(), close() }.
  */
-async function startEmulator(seedKeys) {
+async function startEmulator(seedKeys, registrationsPerKey = 0) {
   const args = [CLI, 'emulator', '--port', '0', '--gate-seconds', '0'];
   let seedFile;
   if (seedKeys !== undefined) {
-    seedFile = path.join(os.tmpdir(), `ks-bench-seed-${process.pid}-${seedKeys}.json`);
+    seedFile = path.join(os.tmpdir(), `ks-bench-seed-${process.pid}-${seedKeys}-${registrationsPerKey}.json`);
     fs.writeFileSync(seedFile, JSON.stringify({
       instances: [{ id: INSTANCE, kind: 'key-protect', region: 'us-south' }],
       keys: Array.from({ length: seedKeys }, (_, i) => ({ id: keyId(i), instanceId: INSTANCE, name: `bench-${i}` })),
+      registrations: Array.from({ length: seedKeys * registrationsPerKey }, (_, j) => ({
+        keyId: keyId(Math.floor(j / registrationsPerKey)),
+        resourceCrn: `crn:v1:bluemix:public:cloud-object-storage:global:a/1234567890abcdef1234567890abcdef:5e2b3c1d-7a9f-4e8b-a6c2-d1f0e9b8a7c6:bucket:bench-${j}`,
+      })),
       apiKeys: [API_KEY],
     }));
     args.push('--seed', seedFile);

@@ -31,7 +31,7 @@ const { applyScale, applyTable } = require('./apply-scale');
 
 const TSX = require('node:url').pathToFileURL(path.join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 const quick = process.argv.includes('--quick');
-const PARTS = ['startup', 'synth', 'fleet', 'apply'];
+const PARTS = ['startup', 'synth', 'fleet', 'apply', 'status'];
 /** `--NAME VALUE` for the numeric flags (relay round trip / set-up in ms, apply rounds). */
 function numFlag(name, dflt) {
   const i = process.argv.indexOf(`--${name}`);
@@ -226,6 +226,45 @@ async function fleet() {
   }
 }
 
+/**
+ * Request economy of `key-sync status`: 1000 keys with 3 registrations each, an
+ * instance-wide status (one listing, all pages, plus one read per key) against the naive
+ * way (one key read and one listing per key), requests counted by the emulator.
+ */
+async function status() {
+  const N = quick ? 200 : 1000;
+  const emu = await startEmulator(N, 3);
+  try {
+    const env = cliEnv(emu.url);
+    const count = async () => {
+      const log = await emu.log();
+      await emu.clearLog();
+      return log.filter((e) => e.route !== 'admin' && e.route !== 'iam.token').length;
+    };
+    const ours = [];
+    const naive = [];
+    for (let round = 0; round < (quick ? 1 : 3); round++) {
+      await emu.clearLog();
+      const r = await measure([process.execPath, CLI, 'status', '--instance-id', INSTANCE, '--all-registered', '--json'], env, { stdout: 'pipe' });
+      if (r.code !== 0) throw new Error(`status exited ${r.code}: ${r.err.slice(0, 300)}`);
+      const j = JSON.parse(r.out);
+      if (j.keys.length !== N) throw new Error(`status reported ${j.keys.length} of ${N} keys`);
+      ours.push({ ms: r.ms, requests: await count() });
+      const n = await measure([process.execPath, '--import', TSX, path.join(__dirname, 'status-naive.ts'), emu.url, INSTANCE, String(N)], env, { stdout: 'pipe' });
+      if (n.code !== 0) throw new Error(`naive status exited ${n.code}: ${n.err.slice(0, 300)}`);
+      naive.push({ ms: JSON.parse(n.out).ms, requests: await count() });
+    }
+    const oursMs = median(ours.map((x) => x.ms));
+    const naiveMs = median(naive.map((x) => x.ms));
+    const oursReq = ours[0].requests;
+    const naiveReq = naive[0].requests;
+    figure(`status of ${N} keys x 3 registrations: requests, naive / key-sync`, naiveReq / oursReq, 'x', `key-sync ${oursReq} requests in ${(oursMs / 1000).toFixed(2)} s (process wall); naive ${naiveReq} requests in ${(naiveMs / 1000).toFixed(2)} s (its loop alone)`, 1.5, '>=');
+    return { keys: N, registrationsPerKey: 3, keySync: { requests: oursReq, medianMs: oursMs }, naive: { requests: naiveReq, medianMs: naiveMs } };
+  } finally {
+    emu.close();
+  }
+}
+
 async function main() {
   if (!fs.existsSync(CLI)) throw new Error('dist/key-sync.cjs is missing: run `npm run build:cli` first');
   const started = Date.now();
@@ -244,6 +283,7 @@ async function main() {
     synth: await timed('synth', synth),
     fleet: await timed('fleet', fleet),
     apply: await timed('apply', () => applyScale({ quick, figure, rttMs, setupMs, rounds })),
+    status: await timed('status', status),
   };
   const rows = figures.map((f) => [f.name, `${f.value.toFixed(2)} ${f.unit}`.trim(), f.target, f.info ? 'info' : f.pass ? 'PASS' : (f.gross ? 'FAIL (gross)' : 'FAIL'), f.baseline]);
   const head = ['figure', 'value', 'target', 'result', 'baseline (same run)'];
