@@ -50,6 +50,15 @@ export const SYNC_OPTIONS = {
   concurrency: { type: 'string' },
   'max-wait': { type: 'string' },
   'verify-registrations': { type: 'boolean' },
+  'rotation-requested-at': { type: 'string' },
+} as const;
+
+export const ROTATE_OPTIONS = {
+  ...ENDPOINT_OPTIONS,
+  'key-id': { type: 'string', multiple: true },
+  generation: { type: 'string' },
+  'requested-at': { type: 'string' },
+  'max-wait': { type: 'string' },
 } as const;
 
 export const REGISTRATIONS_OPTIONS = {

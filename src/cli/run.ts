@@ -13,6 +13,7 @@ import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './output/exit-codes';
 import { SafeSink } from './output/sink';
 import { runFleetSync, fleetKeys } from './commands/fleet-sync';
 import { runRegistrations } from './commands/registrations';
+import { runRotate } from './commands/rotate';
 import { runSync } from './commands/sync';
 import type { RunIo } from './commands/context';
 import { version } from './version';
@@ -57,6 +58,8 @@ export async function run(argv: readonly string[], env: Env, io: RunIo): Promise
     }
     case 'registrations':
       return guarded(cmd.config, io, () => runRegistrations(cmd.config, ioWithEnv));
+    case 'rotate':
+      return guarded(cmd.config, io, () => runRotate(cmd.config, ioWithEnv));
   }
 }
 

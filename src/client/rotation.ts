@@ -95,10 +95,11 @@ export async function runRotation(deps: RotationDeps, keyId: string, opts: Rotat
   let gate: RotateResult['gate'];
   /** Rotate requests sent whose answer did not come (timeout, reset, 5xx). */
   let unanswered = 0;
-  /** HTTP status of the last rotate request answered (reported as the call's status). */
+  /** HTTP status of the last rotate request answered (the call's status; none when none was answered). */
   let rotateStatus: number | undefined;
   const done = (r: Pick<RotateResult, 'outcome'> & Partial<RotateResult>): RotateResult => ({
-    ...deps.callInfo(call),
+    // The call's status is its rotate request's: a key read's 200 says nothing about the rotation.
+    ...withoutStatus(deps.callInfo(call)),
     keyId,
     generation: opts.generation,
     requestedAt: opts.requestedAt,
@@ -224,7 +225,8 @@ export async function runRotation(deps: RotationDeps, keyId: string, opts: Rotat
           }
           // Not rotated: the request may be sent again, within the transient budget.
           const retry = retryAfterUnanswered(deps, call, r.last);
-          if (retry.kind === 'give-up') return fail(retry.failure, false, true);
+          // The read after the last request showed no rotation: not rotated (exit 75).
+          if (retry.kind === 'give-up') return fail(retry.failure, false);
           call.budget.spendRetry();
           call.onProgress?.({ kind: 'backoff', what: 'rotate', endpoint: retry.endpoint, delayMs: retry.delayMs, attempt: call.budget.retriesUsed, maxAttempts: deps.limits.maxRetries + 1, cause: r.last });
           call.phase = 'backoff';
@@ -242,6 +244,11 @@ export async function runRotation(deps: RotationDeps, keyId: string, opts: Rotat
     }
     throw e;
   }
+}
+
+function withoutStatus(info: CallInfo): CallInfo {
+  const { status: _read, ...rest } = info;
+  return rest;
 }
 
 /** Whether an unanswered rotate request (the key read shows no rotation) may be sent again now. */

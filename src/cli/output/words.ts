@@ -76,7 +76,7 @@ export function describeLast(o: LastOutcome): string {
 
 /** What a call was about, for messages. */
 export interface Subject {
-  readonly action: 'sync' | 'list' | 'read';
+  readonly action: 'sync' | 'list' | 'read' | 'rotate';
   readonly instanceId: string;
   readonly keyId?: string;
   readonly keyRing?: string;
@@ -102,6 +102,36 @@ function tail(s: Subject, retryLater: boolean): string {
       return retryLater ? 'the listing did not complete, retry later' : 'the listing did not complete';
     case 'read':
       return retryLater ? 'the key could not be read, retry later' : 'the key could not be read';
+    case 'rotate':
+      return retryLater ? 'not rotated, retry later (the next apply retries it)' : 'not rotated';
+  }
+}
+
+const STATE_WORDS: Record<number, string> = { 0: 'pre-activation', 1: 'active', 2: 'suspended (disabled)', 3: 'deactivated', 5: 'destroyed' };
+
+/** "state 2 (suspended (disabled))". */
+export function keyState(state: number): string {
+  return `state ${state} (${STATE_WORDS[state] ?? 'unknown'})`;
+}
+
+/** Why a key cannot be rotated, and what to do. */
+function notRotatable(f: Extract<Failure, { kind: 'not-rotatable' }>): string {
+  const key = `key ${f.keyId}`;
+  switch (f.why.reason) {
+    case 'standard-key':
+      return `${key} is a standard key, and only root keys can be rotated; declare a KeyRotation for a root key only; nothing was sent`;
+    case 'imported':
+      return `${key} was created from imported key material: its rotation needs new key material, which key-sync does not handle; rotate it with \`ibmcloud kp key rotate\` and the new material (a rotation at or after the request then counts as this generation's), or remove the KeyRotation; nothing was sent`;
+    case 'state': {
+      const { state, service } = f.why;
+      const rule = service === 'hpcs'
+        ? 'Hyper Protect Crypto Services rotates only active keys (state 1)'
+        : service === 'key-protect'
+          ? 'Key Protect rotates only active (1) and deactivated (3) keys'
+          : 'the service rotates only active keys (and, on Key Protect, deactivated ones)';
+      const fix = state === 2 ? 'enable the key first' : state === 5 ? 'a destroyed key cannot be rotated; remove the KeyRotation' : state === 0 ? 'activate the key first' : 'reactivate the key first';
+      return `${key} is in ${keyState(state)}; ${rule}: ${fix}; nothing was sent`;
+    }
   }
 }
 
@@ -156,8 +186,8 @@ export interface DescribeOptions {
 export function describeFailure(f: Failure, s: Subject, o: DescribeOptions): string {
   const key = s.keyId === undefined ? 'the instance' : `key ${s.keyId}`;
   const where = `instance ${s.instanceId}${s.keyRing === undefined ? '' : ` (key ring ${s.keyRing})`}`;
-  const role = s.action === 'sync' ? 'the Writer or Manager role' : 'at least the Reader role';
-  const doing = s.action === 'sync' ? `sync ${key}` : s.action === 'list' ? `list the registrations of ${key}` : `read ${key}`;
+  const role = s.action === 'sync' || s.action === 'rotate' ? 'the Writer or Manager role' : 'at least the Reader role';
+  const doing = s.action === 'sync' ? `sync ${key}` : s.action === 'rotate' ? `rotate ${key}` : s.action === 'list' ? `list the registrations of ${key}` : `read ${key}`;
   const remembered = o.remembered === true ? ` (the answer to an earlier request of this run; not asked again for ${Math.round(REFUSAL_MEMORY_MS / 60_000)} minutes)` : '';
   switch (f.kind) {
     case 'refused': {
@@ -193,8 +223,8 @@ export function describeFailure(f: Failure, s: Subject, o: DescribeOptions): str
           ? `${f.endpoint} did not answer in TLS (${f.code}); check the endpoint's scheme and port`
           : `the response headers from ${f.endpoint} are larger than Node allows (${f.code}); if a proxy adds large headers, raise the limit with NODE_OPTIONS=--max-http-header-size=65536`;
       // Over-long headers mean an answer came back: the service may have acted on the request.
-      const end = s.action === 'sync' && f.problem === 'headers' && f.service === 'key-service'
-        ? 'the sync may or may not have been accepted (its answer could not be read)'
+      const end = (s.action === 'sync' || s.action === 'rotate') && f.problem === 'headers' && f.service === 'key-service'
+        ? `the ${s.action === 'sync' ? 'sync' : 'rotation'} may or may not have been accepted (its answer could not be read)`
         : tail(s, false);
       return `${prefix}${what}; ${end}${remembered}`;
     }
@@ -223,10 +253,14 @@ export function describeFailure(f: Failure, s: Subject, o: DescribeOptions): str
     }
     case 'listing':
       return `${listingProblem(f.problem, f.endpoint)}; ${tail(s, o.retryLater)}`;
+    case 'not-rotatable':
+      return notRotatable(f);
     case 'internal':
       return `internal error in key-sync (${f.name}); ${tail(s, false)}. Please report it`;
     case 'aborted':
-      return s.action === 'sync' ? abortedSync(f.phase, o.attemptsMade ?? 0, o.gate) : `interrupted ${abortedWhere(f.phase, o.attemptsMade ?? 0)}; ${tail(s, true)}`;
+      if (s.action === 'sync') return abortedSync(f.phase, o.attemptsMade ?? 0, o.gate);
+      if (s.action === 'rotate' && f.phase === 'gate-wait') return `interrupted while waiting for the rotation time gate${o.gate === undefined ? '' : ` (opens ${utc(o.gate.notBefore)})`}; not rotated. The next apply will retry it`;
+      return `interrupted ${abortedWhere(f.phase, o.attemptsMade ?? 0)}; ${tail(s, true)}`;
   }
   return tail(s, o.retryLater);
 }
@@ -283,7 +317,20 @@ export function gatedSyncMessage(gate: GateInfo, maxWaitSeconds: number): string
   return `sync time gate closed until ${utc(gate.notBefore)}, in ${away}${note}; ${limit}; not synced. The next apply will retry it (Terraform taints the resource)`;
 }
 
+/** Why the rotation gate time is not the plain lastRotateDate + 1 h. */
+export function rotationGateNoteText(note: GateNote | undefined): string {
+  switch (note) {
+    case 'no-time-in-message':
+      return ' (the service refused the rotation, but the key shows no last rotation; trying again shortly)';
+    case 'time-in-the-past':
+      return " (the service refused the rotation although the key's last rotation is over an hour old; trying again shortly)";
+    default:
+      return '';
+  }
+}
+
 /** The first progress line of a gate wait. */
 export function gateWaitStartLine(gate: 'sync' | 'rotation', notBefore: Date, opensInMs: number, skewMs: number, note: GateNote | undefined, waitMs: number, maxWaitLeftMs: number): string {
-  return `${gate} time gate closed until ${utc(notBefore)} (in ${duration(opensInMs)}${byServiceClock(skewMs)})${gateNoteText(note)}; waiting ${duration(waitMs)} within --max-wait (${duration(maxWaitLeftMs)} left)`;
+  const noteText = gate === 'rotation' ? rotationGateNoteText(note) : gateNoteText(note);
+  return `${gate} time gate closed until ${utc(notBefore)} (in ${duration(opensInMs)}${byServiceClock(skewMs)})${noteText}; waiting ${duration(waitMs)} within --max-wait (${duration(maxWaitLeftMs)} left)`;
 }
