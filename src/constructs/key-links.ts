@@ -38,7 +38,13 @@ export function linkSync(key: object, resource: TerraformResource): void {
   if (rotation !== undefined) runAfter(resource, rotation.resource);
 }
 
-function runAfter(resource: TerraformResource, first: TerraformResource): void {
+/**
+ * Adds `first` to `resource`'s depends_on as a plain address (`terraform_data.x`):
+ * Terraform's JSON syntax takes a static reference there and refuses the `${...}` form a
+ * token (`fqn`) renders to on cdktf. Called after both logical ids are final.
+ */
+export function runAfter(resource: TerraformResource, first: TerraformResource): void {
+  const address = `${first.terraformResourceType}.${first.friendlyUniqueId}`;
   const deps = resource.dependsOn ?? [];
-  if (!deps.includes(first.fqn)) resource.dependsOn = [...deps, first.fqn];
+  if (!deps.includes(address)) resource.dependsOn = [...deps, address];
 }

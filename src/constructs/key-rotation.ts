@@ -3,7 +3,7 @@ import { KeySyncCliAsset } from './cli-asset';
 import { CORE_LABEL, DataResource, Fn, NULL_PROVIDER, Token, type NullResource, type TerraformResource } from './core';
 import { invalidGeneration, invalidMaxWaitSeconds, invalidResourceType, notARootKey, nullResourceUnavailable, rotationAlreadyDefined } from './errors';
 import { DEFAULT_KEY_SYNC_RESOURCE_TYPE, KEY_SYNC_RESOURCE_TYPES, type KeySyncResourceType } from './key-sync';
-import { linkRotation, rotationOf } from './key-links';
+import { linkRotation, rotationOf, runAfter } from './key-links';
 import { literalRotationHash, rotationHashDocument, type RotationHashInput } from './rotation-hash';
 import type { RootKey } from './root-key';
 import { lazyString, resourceNameOf, shellWord } from './synth-words';
@@ -158,10 +158,9 @@ export class KeyRotation extends Construct {
       cli.useNullProvider(nullProvider);
       this.resource = nullProvider.resource(this, 'Resource', { triggers, provisioners });
     }
-    // The same form on both cores (a config dependsOn renders differently on cdktn).
-    const resource: TerraformResource = this.resource;
-    resource.dependsOn = [this.requestedAtRecord.fqn];
     this.resource.overrideLogicalId(name);
+    const resource: TerraformResource = this.resource;
+    runAfter(resource, this.requestedAtRecord);
     linkRotation(this.key, { path, resource: this.resource, requestedAt: this.requestedAt });
   }
 

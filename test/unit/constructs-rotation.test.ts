@@ -112,7 +112,7 @@ describe(`KeyRotation on ${CORE_PACKAGE}`, () => {
     const json = synth({ rotation: { generation: '2026-Q4' } });
     const r = rotationResource(json);
     expect(triggersOf(r)).toEqual({ rotation_hash: Q4_HASH, key_id: KEY, generation: '2026-Q4' });
-    expect(r.depends_on).toEqual(['${terraform_data.PaymentsKey_rotation_requested_at}']);
+    expect(r.depends_on).toEqual(['terraform_data.PaymentsKey_rotation_requested_at']);
     expect(r.provisioner).toHaveLength(1);
     expect(r.provisioner[0]!['local-exec'].environment).toBeUndefined();
     expect(commandOf(r)).toMatch(new RegExp(
@@ -126,9 +126,9 @@ describe(`KeyRotation on ${CORE_PACKAGE}`, () => {
     for (const syncFirst of [false, true]) {
       const json = synth({ rotation: { generation: '2026-Q4' }, syncFirst });
       const s = syncResource(json);
-      expect({ syncFirst, dependsOn: s.depends_on }).toEqual({ syncFirst, dependsOn: [`\${${DEFAULT_KEY_SYNC_RESOURCE_TYPE}.PaymentsKey_rotation}`] });
+      expect({ syncFirst, dependsOn: s.depends_on }).toEqual({ syncFirst, dependsOn: [`${DEFAULT_KEY_SYNC_RESOURCE_TYPE}.PaymentsKey_rotation`] });
       expect(commandOf(s)).toMatch(new RegExp(` --max-wait '900' --rotation-requested-at '${REQUESTED_AT_REF.replace(/[$.{}]/g, '\\$&')}'$`));
-      expect(rotationResource(json).depends_on).toEqual(['${terraform_data.PaymentsKey_rotation_requested_at}']);
+      expect(rotationResource(json).depends_on).toEqual(['terraform_data.PaymentsKey_rotation_requested_at']);
     }
   });
 
@@ -197,7 +197,7 @@ describe(`KeyRotation on ${CORE_PACKAGE}`, () => {
       const r = rotationResource(json, type);
       expect(type === 'null_resource' ? r.triggers : r.triggers_replace).toEqual({ rotation_hash: Q4_HASH, key_id: KEY, generation: '2026-Q4' });
       expect(record(json).input).toEqual({ requested_at: '${plantimestamp()}' });
-      expect(syncResource(json, 'terraform_data').depends_on).toEqual([`\${${type}.PaymentsKey_rotation}`]);
+      expect(syncResource(json, 'terraform_data').depends_on).toEqual([`${type}.PaymentsKey_rotation`]);
     },
   );
 
@@ -222,7 +222,7 @@ describe(`KeyRotation on ${CORE_PACKAGE}`, () => {
     })) as Json;
     const r = syncResources(json, DEFAULT_KEY_SYNC_RESOURCE_TYPE)['QuarterlyRotation']!;
     expect(commandOf(r)).toMatch(/ --region 'us-south' --service 'hpcs' --port '9730' --generation '2026-Q4' --requested-at '\$\{terraform_data\.QuarterlyRotation_requested_at\.output\.requested_at\}' --max-wait '0'$/);
-    expect((syncResources(json, DEFAULT_KEY_SYNC_RESOURCE_TYPE)['AnalyticsKey_sync'] as { depends_on?: string[] }).depends_on).toEqual([`\${${DEFAULT_KEY_SYNC_RESOURCE_TYPE}.QuarterlyRotation}`]);
+    expect((syncResources(json, DEFAULT_KEY_SYNC_RESOURCE_TYPE)['AnalyticsKey_sync'] as { depends_on?: string[] }).depends_on).toEqual([`${DEFAULT_KEY_SYNC_RESOURCE_TYPE}.QuarterlyRotation`]);
   });
 
   describe('errors name the path, the prop, the value and the fix', () => {
