@@ -11,6 +11,7 @@
 import type { RunningEmulator } from '../../src/emulator/server';
 import type { SeedKey } from '../../src/emulator/seed';
 import { HPCS_INSTANCE, KP_INSTANCE, cliEnv, expectNoSecrets, requests, runCli, startCanaryEmulator, type CliRun } from '../helpers/cli';
+import { tapProxy } from '../reliability/harness';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -295,7 +296,7 @@ test('lost answer and the key cannot be read after it: exit 75, saying the rotat
   expect(r.code).toBe(75);
   const j = json(r);
   expect(j).toMatchObject({ outcome: 'failed', unknownOutcome: true, retryLater: true });
-  expect(j['message']).toContain('the key may or may not have rotated: the next run reads the key first and does not rotate it again if it did');
+  expect(j['message']).toMatch(/^the key service at http:\/\/127\.0\.0\.1:\d+: gave up after \d+ attempts; last: HTTP 503.*; a rotate request went out without an answer, so the key may or may not have rotated: the next run reads the key first and does not rotate it again if it did$/);
   expect(rotations()).toHaveLength(1);
   expect(versions(KEYS.active)).toBe(3);
   // the next run (an apply later) reads the key and finds the rotation
@@ -346,6 +347,48 @@ test('usage errors name the flag, the value and the fix (exit 2, nothing sent)',
   expect(noGen.code).toBe(2);
   expect(noGen.stderr).toContain('--generation is required');
   expect(emu.log()).toHaveLength(0);
+});
+
+describe('interrupted (SIGINT): exit 75, saying where it was', () => {
+  test('while waiting for the rotation gate: not rotated, the next apply retries it', async () => {
+    await emu.close();
+    await start({ recent: { lastRotateDate: iso(Date.now() - 50 * MIN) } });
+    let child: { kill: (s: NodeJS.Signals) => boolean } | undefined;
+    const r = await cli(rotateArgs(KEYS.recent, t0), { KEY_SYNC_TIME_SCALE: '1' }, {
+      onSpawn: (c) => {
+        child = c;
+      },
+      onStderr: (all) => {
+        if (all.includes('rotation time gate closed until')) child?.kill('SIGINT');
+      },
+    });
+    expect(r.code).toBe(75);
+    expect(r.stderr).toMatch(/key-sync: interrupted, key .*: interrupted while waiting for the rotation time gate \(opens .* UTC\); not rotated\. The next apply will retry it/);
+    expect(rotations()).toHaveLength(0);
+  });
+
+  test('with a rotate request out and no answer: it may or may not have rotated, and the next run reads the key first', async () => {
+    emu.injectFaults('keys.action', [{ hang: true }]);
+    let child: { kill: (s: NodeJS.Signals) => boolean } | undefined;
+    let seen = '';
+    const proxy = await tapProxy(emu.port, (chunk) => {
+      seen += chunk;
+      if (/POST \/api\/v2\/keys\/\S+\/actions\/rotate /.test(seen)) setTimeout(() => child?.kill('SIGINT'), 100);
+    });
+    try {
+      last = await runCli(rotateArgs(KEYS.active, t0, ['--json']), { ...cliEnv(emu), IBMCLOUD_KP_API_ENDPOINT: proxy.url, KEY_SYNC_TIME_SCALE: '1' }, {
+        onSpawn: (c) => {
+          child = c;
+        },
+      });
+    } finally {
+      await proxy.close();
+    }
+    expect(last.code).toBe(75);
+    const j = json(last);
+    expect(j).toMatchObject({ outcome: 'failed', code: 'KS_ABORTED', unknownOutcome: true, retryLater: true });
+    expect(j['message']).toBe('interrupted during attempt 2; a rotate request went out without an answer, so the key may or may not have rotated: the next run reads the key first and does not rotate it again if it did');
+  });
 });
 
 describe('the sync that runs after a rotation (--rotation-requested-at)', () => {

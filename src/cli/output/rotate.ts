@@ -53,10 +53,9 @@ export function rotateMessage(r: RotateResult, s: RotateSubject): string {
         attemptsMade: r.attempts,
         ...(r.remembered === true ? { remembered: true } : {}),
         ...(r.gate === undefined ? {} : { gate: r.gate }),
+        ...(r.unknownOutcome === true ? { outcomeUnknown: true } : {}),
       });
-      return r.unknownOutcome === true
-        ? `${text}. A rotate request went out without an answer, so the key may or may not have rotated: the next run reads the key first and does not rotate it again if it did`
-        : text;
+      return text;
     }
   }
 }

@@ -93,8 +93,11 @@ function saidDetail(said: ServerSaid): string {
   return `${said.reasonCode === undefined ? '' : ` ${said.reasonCode}`}${said.message === undefined ? '' : `: ${said.message}`}`;
 }
 
-/** What becomes of the action when the call failed. */
-function tail(s: Subject, retryLater: boolean): string {
+/** What becomes of the action when the call failed (`unknown`: a rotate request went unanswered). */
+function tail(s: Subject, retryLater: boolean, unknown = false): string {
+  if (unknown && s.action === 'rotate') {
+    return 'a rotate request went out without an answer, so the key may or may not have rotated: the next run reads the key first and does not rotate it again if it did';
+  }
   switch (s.action) {
     case 'sync':
       return retryLater ? 'not synced, retry later (the next apply retries it)' : 'not synced';
@@ -180,6 +183,8 @@ export interface DescribeOptions {
   readonly attemptsMade?: number;
   /** The gate a sync was waiting for when interrupted. */
   readonly gate?: GateInfo;
+  /** A rotate request went out without an answer and nothing since tells whether it was done. */
+  readonly outcomeUnknown?: boolean;
 }
 
 /** One or two sentences: what failed, what the service said, and what to do. */
@@ -188,6 +193,7 @@ export function describeFailure(f: Failure, s: Subject, o: DescribeOptions): str
   const where = `instance ${s.instanceId}${s.keyRing === undefined ? '' : ` (key ring ${s.keyRing})`}`;
   const role = s.action === 'sync' || s.action === 'rotate' ? 'the Writer or Manager role' : 'at least the Reader role';
   const doing = s.action === 'sync' ? `sync ${key}` : s.action === 'rotate' ? `rotate ${key}` : s.action === 'list' ? `list the registrations of ${key}` : `read ${key}`;
+  const end = (retryLater: boolean): string => tail(s, retryLater, o.outcomeUnknown === true);
   const remembered = o.remembered === true ? ` (the answer to an earlier request of this run; not asked again for ${Math.round(REFUSAL_MEMORY_MS / 60_000)} minutes)` : '';
   switch (f.kind) {
     case 'refused': {
@@ -223,10 +229,10 @@ export function describeFailure(f: Failure, s: Subject, o: DescribeOptions): str
           ? `${f.endpoint} did not answer in TLS (${f.code}); check the endpoint's scheme and port`
           : `the response headers from ${f.endpoint} are larger than Node allows (${f.code}); if a proxy adds large headers, raise the limit with NODE_OPTIONS=--max-http-header-size=65536`;
       // Over-long headers mean an answer came back: the service may have acted on the request.
-      const end = (s.action === 'sync' || s.action === 'rotate') && f.problem === 'headers' && f.service === 'key-service'
+      const outcome = (s.action === 'sync' || s.action === 'rotate') && f.problem === 'headers' && f.service === 'key-service'
         ? `the ${s.action === 'sync' ? 'sync' : 'rotation'} may or may not have been accepted (its answer could not be read)`
-        : tail(s, false);
-      return `${prefix}${what}; ${end}${remembered}`;
+        : end(false);
+      return `${prefix}${what}; ${outcome}${remembered}`;
     }
     case 'gave-up': {
       const why = f.why === 'deadline'
@@ -236,7 +242,7 @@ export function describeFailure(f: Failure, s: Subject, o: DescribeOptions): str
       if (f.service === 'iam') {
         return `could not get an IAM token from ${f.endpoint}: ${why}; ${last}; ${f.reachedKeyService ? 'the call could not go on without a new token' : 'nothing was sent to the key service'}, retry later`;
       }
-      return `${serviceLabel(f)}: ${why}; ${last}; ${tail(s, true)}`;
+      return `${serviceLabel(f)}: ${why}; ${last}; ${end(true)}`;
     }
     case 'bad-response': {
       const cut = f.detail === 'cut-at-cap' ? ' (cut at the size cap)' : '';
@@ -244,25 +250,25 @@ export function describeFailure(f: Failure, s: Subject, o: DescribeOptions): str
         case 'token':
           return `IAM at ${f.endpoint} answered ${f.status} without a usable access_token${cut}; check IBMCLOUD_IAM_API_ENDPOINT`;
         case 'registrations':
-          return `the registrations listing at ${f.endpoint} answered ${f.status} with a body that is not a registrations collection${cut}; ${tail(s, false)}`;
+          return `the registrations listing at ${f.endpoint} answered ${f.status} with a body that is not a registrations collection${cut}; ${end(false)}`;
         case 'key':
         case 'versions':
-          return `the key service at ${f.endpoint} answered ${f.status} with a body that is not a key${cut}; ${tail(s, false)}`;
+          return `the key service at ${f.endpoint} answered ${f.status} with a body that is not a key${cut}; ${end(false)}`;
       }
       break;
     }
     case 'listing':
-      return `${listingProblem(f.problem, f.endpoint)}; ${tail(s, o.retryLater)}`;
+      return `${listingProblem(f.problem, f.endpoint)}; ${end(o.retryLater)}`;
     case 'not-rotatable':
       return notRotatable(f);
     case 'internal':
-      return `internal error in key-sync (${f.name}); ${tail(s, false)}. Please report it`;
+      return `internal error in key-sync (${f.name}); ${end(false)}. Please report it`;
     case 'aborted':
       if (s.action === 'sync') return abortedSync(f.phase, o.attemptsMade ?? 0, o.gate);
       if (s.action === 'rotate' && f.phase === 'gate-wait') return `interrupted while waiting for the rotation time gate${o.gate === undefined ? '' : ` (opens ${utc(o.gate.notBefore)})`}; not rotated. The next apply will retry it`;
-      return `interrupted ${abortedWhere(f.phase, o.attemptsMade ?? 0)}; ${tail(s, true)}`;
+      return `interrupted ${abortedWhere(f.phase, o.attemptsMade ?? 0)}; ${end(true)}`;
   }
-  return tail(s, o.retryLater);
+  return end(o.retryLater);
 }
 
 function abortedWhere(phase: string, attemptsMade: number): string {
@@ -273,6 +279,8 @@ function abortedWhere(phase: string, attemptsMade: number): string {
       return `during attempt ${attemptsMade}`;
     case 'token':
       return 'while getting an IAM token';
+    case 'reading-key':
+      return 'while reading the key';
     default:
       return 'before anything was sent';
   }
