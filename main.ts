@@ -8,6 +8,9 @@
  *   points it at the local emulator); unset, the real regional endpoints are used.
  * - `KEY_SYNC_DEMO_PAYMENTS_ROTATION` / `KEY_SYNC_DEMO_ANALYTICS_ROTATION`: the declared
  *   rotation markers; change one and only that key re-syncs.
+ * - `KEY_SYNC_DEMO_PAYMENTS_GENERATION`: declare a rotation of the payments key with this
+ *   generation (`paymentsKey.rotate({ generation })`); change it and the key is rotated
+ *   once more (`npm run demo:rotation` does). Unset: no rotation is declared.
  * - `KEY_SYNC_DEMO_RESOURCE_TYPE`: `terraform_data` to sync through Terraform's built-in
  *   resource instead of `null_resource` (no provider download; the demo uses it when
  *   `terraform init` cannot install hashicorp/null).
@@ -81,6 +84,9 @@ export class DemoStack extends TerraformStack {
     });
     for (const [id, resourceCrn] of Object.entries(p.associations)) this.paymentsKey.associate(id, { resourceCrn });
     this.paymentsKey.sync(syncOptions);
+    // Rotated exactly once per generation; the sync above runs after the rotation.
+    const generation = env.KEY_SYNC_DEMO_PAYMENTS_GENERATION || undefined;
+    if (generation !== undefined) this.paymentsKey.rotate({ generation, ...syncOptions });
 
     const a = DEMO.analytics;
     const hpcs = instance(endpoint, 'hpcs', () => KmsInstance.hyperProtect({ instanceId: a.instanceId, region: a.region, port: a.port }), a.instanceId);

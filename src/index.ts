@@ -14,6 +14,8 @@ export type {
   ProgressEvent,
   Registration,
   RegistrationsResult,
+  RotateOptions,
+  RotateResult,
   Sleep,
   SyncOptions,
   SyncResult,
@@ -21,7 +23,9 @@ export type {
 export { KeySyncError, RETRY_LATER_CODES, parseErrorBody } from './client/errors';
 export type { KeySyncErrorCode, ParsedErrorBody } from './client/errors';
 export { codeOf, isRetryLater } from './client/failure';
-export type { Failure, LastOutcome, ListingProblem, ServerSaid, Service } from './client/failure';
+export type { Failure, LastOutcome, ListingProblem, NotRotatable, ServerSaid, Service } from './client/failure';
+export { ROTATION_GATE_MS, ROTATION_SKEW_ALLOWANCE_MS, notifiedByRotation, planRotation } from './client/rotation-policy';
+export type { RotationRequest, RotationStep } from './client/rotation-policy';
 export { LISTING_BOUNDS } from './client/paging';
 export type { PageBounds } from './client/paging';
 export { createSanitizer } from './client/sanitize';

@@ -8,9 +8,13 @@
  * the provisioner's `environment` merged over the process environment. A non-zero exit
  * taints the resource, so the next apply replaces it and runs the command again.
  *
- * It stands in for Terraform only for what our stacks use; anything it cannot evaluate
- * (an interpolation `${...}` in a trigger or command) is refused with a clear error
- * rather than guessed.
+ * It stands in for Terraform only for what our stacks use: besides literals, the
+ * `${plantimestamp()}` in a terraform_data's `input` (its `output` then follows the
+ * input, kept across applies under `ignore_changes = [input]` until the resource is
+ * replaced), references `${terraform_data.<name>.output.<field>}` in a command, and
+ * `depends_on`, which orders the resources (a resource whose dependency failed is not
+ * run, as in Terraform). Anything else it cannot evaluate (another interpolation `${...}`)
+ * is refused with a clear error rather than guessed.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -18,7 +22,14 @@ import * as path from 'node:path';
 
 /** What the stand-in remembers between applies (Terraform's state, reduced). */
 export interface StandInState {
-  readonly resources: Record<string, { readonly triggers: Record<string, string>; readonly tainted: boolean }>;
+  readonly resources: Record<string, StandInResourceState>;
+}
+
+export interface StandInResourceState {
+  readonly triggers: Record<string, string>;
+  readonly tainted: boolean;
+  /** A terraform_data's `output` (its input as applied), when it has an input. */
+  readonly output?: unknown;
 }
 
 /** An empty state: nothing applied yet. */
@@ -57,12 +68,17 @@ interface LocalExec {
 
 interface NullResourceJson {
   readonly triggers?: Record<string, string>;
+  readonly depends_on?: readonly string[];
   readonly provisioner?: ReadonlyArray<Record<string, LocalExec>>;
 }
 
 interface TerraformDataJson {
   /** Any value; a change of any part of it replaces the resource. */
   readonly triggers_replace?: unknown;
+  /** Stored as `output`; strings may be `${plantimestamp()}`. */
+  readonly input?: unknown;
+  readonly lifecycle?: { readonly ignore_changes?: readonly string[] | 'all' };
+  readonly depends_on?: readonly string[];
   readonly provisioner?: ReadonlyArray<Record<string, LocalExec>>;
 }
 
@@ -77,6 +93,12 @@ export interface SyncResourceJson {
    */
   readonly triggers: Record<string, string>;
   readonly provisioner: ReadonlyArray<Record<string, LocalExec>>;
+  /** Addresses from `depends_on` (`${x}` or `x`). */
+  readonly dependsOn: readonly string[];
+  /** A terraform_data's `input`, if any. */
+  readonly input?: unknown;
+  /** `lifecycle.ignore_changes` holds `input` (or is `all`). */
+  readonly ignoreInput: boolean;
 }
 
 const INTERPOLATION = /(^|[^$])\$\{/;
@@ -132,14 +154,91 @@ export function readSyncResources(stackDir: string): SyncResourceJson[] {
       address: `null_resource.${name}`,
       triggers: Object.fromEntries(Object.entries(r.triggers ?? {}).map(([k, v]) => [k, asTriggerString(v)])),
       provisioner: r.provisioner ?? [],
+      dependsOn: addresses(r.depends_on),
+      ignoreInput: false,
     })),
-    ...Object.entries(resource.terraform_data ?? {}).map(([name, r]) => ({
-      address: `terraform_data.${name}`,
-      triggers: triggersReplaceEntries(r.triggers_replace),
-      provisioner: r.provisioner ?? [],
-    })),
+    ...Object.entries(resource.terraform_data ?? {}).map(([name, r]) => {
+      const ignore = r.lifecycle?.ignore_changes;
+      return {
+        address: `terraform_data.${name}`,
+        triggers: triggersReplaceEntries(r.triggers_replace),
+        provisioner: r.provisioner ?? [],
+        dependsOn: addresses(r.depends_on),
+        ...(r.input === undefined ? {} : { input: r.input }),
+        ignoreInput: ignore === 'all' || (Array.isArray(ignore) && ignore.includes('input')),
+      };
+    }),
   ];
   return all.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+}
+
+/** `depends_on` entries as addresses (`${null_resource.x}` and `null_resource.x` alike). */
+function addresses(list: readonly string[] | undefined): string[] {
+  return (list ?? []).map((d) => d.replace(/^\$\{(.*)\}$/, '$1'));
+}
+
+/** `${terraform_data.<name>.output.<field>}` (or `.output` alone) in a command. */
+const OUTPUT_REF = /\$\{terraform_data\.([A-Za-z0-9_-]+)\.output(?:\.([A-Za-z0-9_-]+))?\}/g;
+
+/** Addresses a command refers to. */
+function referencedAddresses(command: string): string[] {
+  return [...command.matchAll(OUTPUT_REF)].map((m) => `terraform_data.${m[1]}`);
+}
+
+/**
+ * The resources in the order Terraform would apply them: every resource after what it
+ * depends on (depends_on and references in its commands), address order otherwise.
+ */
+export function applyOrder(resources: readonly SyncResourceJson[]): SyncResourceJson[] {
+  const byAddress = new Map(resources.map((r) => [r.address, r]));
+  const deps = new Map(resources.map((r) => {
+    const refs = r.provisioner.flatMap((p) => (p['local-exec'] === undefined ? [] : referencedAddresses(p['local-exec'].command)));
+    return [r.address, [...new Set([...r.dependsOn, ...refs])].filter((a) => byAddress.has(a))];
+  }));
+  const done = new Set<string>();
+  const order: SyncResourceJson[] = [];
+  while (order.length < resources.length) {
+    const ready = resources.find((r) => !done.has(r.address) && (deps.get(r.address) ?? []).every((d) => done.has(d)));
+    if (ready === undefined) throw new Error(`depends_on forms a cycle among ${resources.filter((r) => !done.has(r.address)).map((r) => r.address).join(', ')}`);
+    done.add(ready.address);
+    order.push(ready);
+  }
+  return order;
+}
+
+/** Dependencies of a resource (for skipping it when one failed). */
+function dependenciesOf(r: SyncResourceJson): string[] {
+  const refs = r.provisioner.flatMap((p) => (p['local-exec'] === undefined ? [] : referencedAddresses(p['local-exec'].command)));
+  return [...new Set([...r.dependsOn, ...refs])];
+}
+
+/** `plantimestamp()` as Terraform prints it: RFC 3339 UTC, whole seconds. */
+export function planTimestamp(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** A terraform_data `input` evaluated: `${plantimestamp()}` (whole string) becomes the plan time. */
+function evaluateInput(address: string, input: unknown, plantimestamp: string): unknown {
+  if (typeof input === 'string') {
+    if (input === '${plantimestamp()}') return plantimestamp;
+    refuseInterpolation(address, 'input', input);
+    return input;
+  }
+  if (Array.isArray(input)) return input.map((v) => evaluateInput(address, v, plantimestamp));
+  if (input !== null && typeof input === 'object') {
+    return Object.fromEntries(Object.entries(input as Record<string, unknown>).map(([k, v]) => [k, evaluateInput(address, v, plantimestamp)]));
+  }
+  return input;
+}
+
+/** Replaces `${terraform_data.X.output.F}` in a command with the applied output. */
+function substituteOutputs(address: string, command: string, state: Record<string, StandInResourceState>): string {
+  return command.replace(OUTPUT_REF, (whole, name: string, field: string | undefined) => {
+    const out = state[`terraform_data.${name}`]?.output;
+    const value = field === undefined ? out : out !== null && typeof out === 'object' ? (out as Record<string, unknown>)[field] : undefined;
+    if (typeof value !== 'string') throw new Error(`${address}: local-exec command refers to ${whole}, which has no string value in the state. Fix: apply this stack with terraform or tofu`);
+    return value;
+  });
 }
 
 function changedTriggers(before: Record<string, string>, after: Record<string, string>): string[] {
@@ -185,10 +284,15 @@ export async function standInApply(
   stackDir: string,
   previous: StandInState,
   env: NodeJS.ProcessEnv = process.env,
+  opts: { readonly now?: () => number } = {},
 ): Promise<ApplyReport> {
-  const next: Record<string, { triggers: Record<string, string>; tainted: boolean }> = {};
+  const next: Record<string, StandInResourceState> = {};
   const report: ResourceApply[] = [];
-  for (const res of readSyncResources(stackDir)) {
+  /** Resources whose apply failed or did not run this time. */
+  const failedOrSkipped = new Set<string>();
+  // One plan: one plantimestamp() for every resource.
+  const plantimestamp = planTimestamp((opts.now ?? Date.now)());
+  for (const res of applyOrder(readSyncResources(stackDir))) {
     const { address, triggers } = res;
     for (const [k, v] of Object.entries(triggers)) refuseInterpolation(address, `trigger "${k}"`, v);
     const before = previous.resources[address];
@@ -206,30 +310,44 @@ export async function standInApply(
       reason = changed.length > 0 ? `triggers changed: ${changed.join(', ')}` : 'unchanged';
     }
     if (action === 'no-op') {
-      next[address] = { triggers: before!.triggers, tainted: false };
+      // An input not under ignore_changes is updated in place (no provisioner runs).
+      const updated = res.input !== undefined && !res.ignoreInput ? { output: evaluateInput(address, res.input, plantimestamp) } : {};
+      next[address] = { ...before!, tainted: false, ...updated };
       report.push({ address, action, reason });
       continue;
     }
+    const blocked = dependenciesOf(res).find((d) => failedOrSkipped.has(d));
+    if (blocked !== undefined) {
+      // Terraform does not apply a resource whose dependency failed: it stays as it was.
+      if (before !== undefined) next[address] = before;
+      failedOrSkipped.add(address);
+      report.push({ address, action, reason: `${reason}; not run: ${blocked} failed` });
+      continue;
+    }
+    // Created or replaced: the input is evaluated afresh (ignore_changes only keeps it on update).
+    const output = res.input === undefined ? undefined : evaluateInput(address, res.input, plantimestamp);
     const execs = res.provisioner
       .map((p) => p['local-exec'])
       .filter((e): e is LocalExec => e !== undefined && (e.when === undefined || e.when === 'create'));
     let failed: ResourceApply | undefined;
     let last: ResourceApply = { address, action, reason };
     for (const exec of execs) {
-      refuseInterpolation(address, 'local-exec command', exec.command);
-      const r = await runLocalExec({ ...exec, command: unescapeTemplate(exec.command) }, stackDir, env);
+      const command = substituteOutputs(address, exec.command, next);
+      refuseInterpolation(address, 'local-exec command', command);
+      const r = await runLocalExec({ ...exec, command: unescapeTemplate(command) }, stackDir, env);
       last = { address, action, reason, command: exec.command, ...r };
       if (r.exitCode !== 0) {
         failed = last;
         break;
       }
     }
-    next[address] = { triggers, tainted: failed !== undefined };
+    next[address] = { triggers, tainted: failed !== undefined, ...(output === undefined ? {} : { output }) };
+    if (failed !== undefined) failedOrSkipped.add(address);
     report.push(failed ?? last);
   }
   return {
     resources: report,
     state: { resources: next },
-    ok: report.every((r) => r.exitCode === undefined || r.exitCode === 0),
+    ok: failedOrSkipped.size === 0 && report.every((r) => r.exitCode === undefined || r.exitCode === 0),
   };
 }

@@ -69,6 +69,8 @@ export function resourceOutcome(address: string, run: TerraformRun): ResourceApp
   if (run.stdout.includes(`${address}: Creation complete`)) exitCode = 0;
   else {
     const failed = new RegExp(`with ${escapeRe(address)},[\\s\\S]*?exit status (\\d+)`).exec(run.stderr);
+    // Never started (a dependency failed): Terraform leaves it for the next apply.
+    if (failed === null && !run.stdout.includes(`${address}: Creating...`)) return { address, action, reason: `${reason}; not run: a dependency failed`, stdout };
     exitCode = failed ? Number(failed[1]) : 1;
   }
   return { address, action, reason, exitCode, stdout };

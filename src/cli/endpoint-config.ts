@@ -5,7 +5,7 @@
  */
 import { credentialsFromEnv, type Credentials } from '../client/iam';
 import { checkInstanceId, checkKeyRing } from '../domain';
-import { baseUrlFor, checkEndpointUrl, displayUrl, isKnownRegion, isValidHpcsPort, regionsOf, HPCS_PORT_MAX, HPCS_PORT_MIN, type KmsService } from '../domain/endpoints';
+import { baseUrlFor, checkEndpointUrl, displayUrl, isKnownRegion, isValidHpcsPort, regionsOf, serviceOfEndpoint, HPCS_PORT_MAX, HPCS_PORT_MIN, type KmsService } from '../domain/endpoints';
 import { checked, printable, usage, type Env } from './flags';
 import { testHooks } from './test-hooks';
 
@@ -16,6 +16,8 @@ export interface ApiConfig {
   readonly baseUrl: string;
   /** How the endpoint was chosen, for messages. */
   readonly endpointSource: 'IBMCLOUD_KP_API_ENDPOINT' | '--endpoint' | '--region';
+  /** The service, when --region/--service or the endpoint's host name tells it. */
+  readonly service?: KmsService;
   readonly keyRing?: string;
   readonly json: boolean;
   /** Never printed. */
@@ -112,10 +114,12 @@ export function apiConfig(v: EndpointValues, env: Env, command: string): ApiConf
   if (!cred.ok) usage(`${cred.problem}; ${cred.fix}`);
   refuseTlsOff(env);
   const hooks = testHooks(env);
+  const knownService = endpointSource === '--region' ? service : serviceOfEndpoint(baseUrl);
   return {
     instanceId,
     baseUrl,
     endpointSource,
+    ...(knownService === undefined ? {} : { service: knownService }),
     ...(keyRing === undefined ? {} : { keyRing }),
     json: v.json === true,
     credentials: cred.credentials,

@@ -53,6 +53,7 @@ export const SYNC_OPTIONS = {
   // Sync only the keys whose resources lag past the grace period (see `status`).
   'if-behind': { type: 'boolean' },
   'grace-hours': { type: 'string' },
+  'rotation-requested-at': { type: 'string' },
 } as const;
 
 export const STATUS_OPTIONS = {
@@ -62,6 +63,14 @@ export const STATUS_OPTIONS = {
   'all-registered': { type: 'boolean' },
   'grace-hours': { type: 'string' },
   concurrency: { type: 'string' },
+} as const;
+
+export const ROTATE_OPTIONS = {
+  ...ENDPOINT_OPTIONS,
+  'key-id': { type: 'string', multiple: true },
+  generation: { type: 'string' },
+  'requested-at': { type: 'string' },
+  'max-wait': { type: 'string' },
 } as const;
 
 export const REGISTRATIONS_OPTIONS = {

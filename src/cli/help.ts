@@ -5,11 +5,12 @@ import { DEFAULT_GRACE_HOURS, DEFAULT_MAX_WAIT_SECONDS, MAX_GRACE_HOURS, MAX_WAI
 import { HPCS_PORT_MAX, HPCS_PORT_MIN } from '../domain/endpoints';
 
 /** Commands with a help page of their own (the emulator's is its own `--help`). */
-export type HelpTopic = 'sync' | 'registrations' | 'status' | 'report';
+export type HelpTopic = 'sync' | 'rotate' | 'registrations' | 'status' | 'report';
 
 /** Every command, for the overview and for "unknown command" messages. */
 export const COMMANDS: ReadonlyArray<readonly [name: string, summary: string]> = [
   ['sync', 're-notify the resources associated with a key (or many keys), gate-aware'],
+  ['rotate', 'rotate a root key once for a declared generation, gate-aware, never twice'],
   ['status', 'which resources have not picked up a key change (version status), per key'],
   ['registrations', "list the resources associated with a key or with every key of an instance"],
   ['report', 'summarize the run report KEY_SYNC_REPORT wrote, for CI (table, GitHub, JUnit)'],
@@ -93,6 +94,14 @@ Flags:
                           after a key change (see \`key-sync status\`); report the others
                           with their verdict and send nothing for them
   --grace-hours H         with --if-behind (default ${DEFAULT_GRACE_HOURS})
+  --rotation-requested-at T
+                          the requested-at time of the key's declared rotation, which ran
+                          just before (KeyRotation passes it): when the service refuses the
+                          sync for the hour after that rotation (409 REQ_TOO_EARLY_ERR), the
+                          rotation has already notified the associated resources, and the
+                          sync succeeds saying so (exit 0). Decided from the key: rotated at
+                          or after T (5 min allowance) and a gate opening within about an
+                          hour of that rotation; any other gate is waited for as usual
   --keys-file FILE        sync every key listed in FILE (one id or alias per line, # comments)
   --all-registered        sync every key of the instance that has a registration
   --concurrency N         several keys: at most N requests in flight (default 8, 1-64);
@@ -151,6 +160,57 @@ Exit codes:
   3   at least one key is behind, and nothing failed
   75  could not complete (429/5xx/network failures outlasted the retry budget, interrupted)
   1   a permanent failure reading a key or a listing
+  2   usage or configuration error, found before any request is sent
+`;
+
+const ROTATE_HELP = `Usage:
+  key-sync rotate --instance-id ID --key-id ID --generation G --requested-at RFC3339
+                  [endpoint] [--key-ring RING] [--max-wait SECONDS] [--json]
+
+Rotates a root key once for a declared generation (POST /api/v2/keys/{id}/actions/rotate,
+empty body). The key is read first:
+  - a standard key, a key in a state the service does not rotate (Key Protect: active or
+    deactivated only; HPCS: active only) or imported key material is refused (exit 1,
+    KS_NOT_ROTATABLE); nothing is sent;
+  - a key rotated at or after --requested-at (less a 5-minute allowance for clock skew)
+    is done for this generation: exit 0, outcome already-rotated, no rotate request. Any
+    rotation counts, also one by a rotation policy or by hand after the request;
+  - a key rotated less than an hour ago is behind the service's one-rotation-an-hour
+    gate (409 KEY_ROTATION_NOT_PERMITTED, whose message names no time): it opens at the
+    key's lastRotateDate + 1 h; waited for within --max-wait, else exit 75 naming it.
+A rotate request that goes unanswered (timeout, reset, 5xx) is never repeated blind: the
+key is read again, and a new version means it was done; only a read showing no rotation
+lets it be sent again. The service (Key Protect or HPCS) is told by the key's CRN, else
+by the endpoint's host name.
+
+Flags:
+  --instance-id ID        service instance GUID (required)
+  --key-id ID             root key UUID or alias (required)
+  --generation G          the declared generation, e.g. 2026-Q4 (required; reported back)
+  --requested-at T        when the generation was first requested, RFC 3339 (required);
+                          KeyRotation passes the time Terraform recorded at plan time,
+                          which stays the same when a failed rotation is retried
+  --key-ring RING         send X-Kms-Key-Ring
+  --max-wait SECONDS      how long to wait for the rotation gate, from the start
+                          (default ${DEFAULT_MAX_WAIT_SECONDS}; 0 = never wait; at most ${MAX_WAIT_SECONDS_LIMIT})
+  --json                  print one JSON object instead of text: outcome (rotated |
+                          already-rotated | gated | failed), keyId, keyVersion,
+                          previousKeyVersion, rotatedAt, notBefore (when gated), attempts,
+                          correlationId, message, ...
+
+${ENDPOINT_FLAGS}
+
+${RETRIES}
+
+${ENVIRONMENT}
+
+Exit codes:
+  0   rotated, or already rotated for this generation
+  75  not done yet, retry later: the rotation gate opens after --max-wait, failures
+      outlasted the retry budget, or interrupted (a rotate request without an answer is
+      checked by the next run, which reads the key first)
+  1   permanent failure: not rotatable (standard key, state, imported material), 400,
+      401 (after one token refresh), 403, 404, 409 other than the rotation gate, ...
   2   usage or configuration error, found before any request is sent
 `;
 
@@ -222,6 +282,8 @@ export function helpText(topic: HelpTopic | undefined): string {
       return SYNC_HELP;
     case 'registrations':
       return REGISTRATIONS_HELP;
+    case 'rotate':
+      return ROTATE_HELP;
     case 'status':
       return STATUS_HELP;
     case 'report':

@@ -3,9 +3,9 @@
  * names the flag, the value and the fix. Pure: nothing is read or sent before this
  * succeeds (a --keys-file is read, and checked, by the fleet command before any request).
  */
-import { DEFAULT_GRACE_HOURS, DEFAULT_MAX_WAIT_SECONDS, checkGraceHours, checkKeyId, checkMaxWaitSeconds } from '../domain';
+import { DEFAULT_GRACE_HOURS, DEFAULT_MAX_WAIT_SECONDS, checkGraceHours, checkKeyId, checkMarker, checkMaxWaitSeconds, checkRequestedAt, parseRfc3339 } from '../domain';
 import { apiConfig, type ApiConfig } from './endpoint-config';
-import { REGISTRATIONS_OPTIONS, STATUS_OPTIONS, SYNC_OPTIONS, UsageError, checked, nearestFlag, parseFlags, printable, single, usage, wholeNumber, type Env } from './flags';
+import { REGISTRATIONS_OPTIONS, ROTATE_OPTIONS, STATUS_OPTIONS, SYNC_OPTIONS, UsageError, checked, nearestFlag, parseFlags, printable, single, usage, wholeNumber, type Env } from './flags';
 import { COMMAND_NAMES, type HelpTopic } from './help';
 import { parseReportArgs, type ReportConfig } from './report-args';
 
@@ -18,6 +18,16 @@ export interface SyncConfig extends ApiConfig {
   readonly verifyRegistrations: boolean;
   /** --if-behind: the grace period in hours; sync only when the key is behind. */
   readonly ifBehindGraceHours?: number;
+  /** --rotation-requested-at: the requested-at time of the key's declared rotation (runs before this sync). */
+  readonly rotationRequestedAt?: Date;
+}
+
+/** `key-sync rotate`: one rotation for a declared generation. */
+export interface RotateConfig extends ApiConfig {
+  readonly keyId: string;
+  readonly generation: string;
+  readonly requestedAt: Date;
+  readonly maxWaitSeconds: number;
 }
 
 /** Default and limits of --concurrency (fleet sync). */
@@ -53,6 +63,7 @@ export interface RegistrationsConfig extends ApiConfig {
 export type Command =
   | { readonly kind: 'sync'; readonly config: SyncConfig }
   | { readonly kind: 'fleet-sync'; readonly config: FleetSyncConfig }
+  | { readonly kind: 'rotate'; readonly config: RotateConfig }
   | { readonly kind: 'registrations'; readonly config: RegistrationsConfig }
   | { readonly kind: 'status'; readonly config: StatusConfig }
   | { readonly kind: 'report'; readonly config: ReportConfig }
@@ -132,6 +143,9 @@ function parseSync(args: readonly string[], env: Env): Command {
   if (fleet && values['verify-registrations'] === true) {
     usage('--verify-registrations checks one key; with several keys use --all-registered, which syncs only keys that have registrations');
   }
+  const rotationRaw = values['rotation-requested-at'];
+  if (rotationRaw !== undefined && fleet) usage('--rotation-requested-at goes with the sync of one key (the one its rotation rotated); give one --key-id');
+  const rotationRequestedAt = rotationRaw === undefined ? undefined : requestedAt('--rotation-requested-at', rotationRaw);
   const maxWaitSeconds = maxWait(values['max-wait']);
   if (values['grace-hours'] !== undefined && values['if-behind'] !== true) usage('--grace-hours goes with --if-behind (or `key-sync status`); add --if-behind, or drop it');
   const ifBehind = values['if-behind'] === true ? { ifBehindGraceHours: graceHours(values['grace-hours']) } : {};
@@ -139,7 +153,32 @@ function parseSync(args: readonly string[], env: Env): Command {
   if (fleet) {
     return { kind: 'fleet-sync', config: { ...api, keyIds, ...(keysFile === undefined ? {} : { keysFile }), allRegistered, maxWaitSeconds, concurrency, ...ifBehind } };
   }
-  return { kind: 'sync', config: { ...api, keyId: keyIds[0] ?? '', maxWaitSeconds, verifyRegistrations: values['verify-registrations'] === true, ...ifBehind } };
+  return {
+    kind: 'sync',
+    config: { ...api, keyId: keyIds[0] ?? '', maxWaitSeconds, verifyRegistrations: values['verify-registrations'] === true, ...ifBehind, ...(rotationRequestedAt === undefined ? {} : { rotationRequestedAt }) },
+  };
+}
+
+function requestedAt(flag: string, raw: string): Date {
+  checked(flag, raw, checkRequestedAt(raw));
+  return new Date(parseRfc3339(raw) ?? NaN);
+}
+
+function parseRotate(args: readonly string[], env: Env): Command {
+  const values = parseFlags('rotate', args, ROTATE_OPTIONS);
+  if (values.help === true) return { kind: 'help', topic: 'rotate' };
+  const keyId = single('--key-id', values['key-id']);
+  if (keyId === undefined || keyId === '') usage('--key-id is required: give the root key\'s UUID or alias, e.g. --key-id 4a1e9c37-8d2b-4f60-b5a3-2c7d9e1f0b84');
+  checked('--key-id', keyId, checkKeyId(keyId));
+  const generation = values.generation;
+  if (generation === undefined) usage("--generation is required: the declared generation this rotation is for, e.g. --generation 2026-Q4");
+  checked('--generation', generation, checkMarker(generation));
+  const raw = values['requested-at'];
+  if (raw === undefined) usage('--requested-at is required: the time the generation was first requested (RFC 3339, e.g. 2026-11-28T21:38:43Z); a rotation at or after it means this generation is done');
+  const at = requestedAt('--requested-at', raw);
+  const maxWaitSeconds = maxWait(values['max-wait']);
+  const api = apiConfig(values, env, 'rotate');
+  return { kind: 'rotate', config: { ...api, keyId, generation, requestedAt: at, maxWaitSeconds } };
 }
 
 function parseRegistrations(args: readonly string[], env: Env): Command {
@@ -183,7 +222,7 @@ export function parseCommand(argv: readonly string[], env: Env): Command {
     case 'help': {
       const topic = rest[0];
       if (topic === undefined) return { kind: 'help' };
-      if (topic === 'sync' || topic === 'registrations' || topic === 'status' || topic === 'report') return { kind: 'help', topic };
+      if (topic === 'sync' || topic === 'rotate' || topic === 'registrations' || topic === 'status' || topic === 'report') return { kind: 'help', topic };
       if (topic === 'emulator') return { kind: 'emulator', argv: ['--help'] };
       if (COMMAND_NAMES.includes(topic)) return { kind: 'help' };
       return { kind: 'usage-error', message: `no help for "${printable(topic)}": the commands are ${commandList()}` };
@@ -196,6 +235,8 @@ export function parseCommand(argv: readonly string[], env: Env): Command {
       return withTopic('sync', () => parseSync(rest, env));
     case 'registrations':
       return withTopic('registrations', () => parseRegistrations(rest, env));
+    case 'rotate':
+      return withTopic('rotate', () => parseRotate(rest, env));
     case 'status':
       return withTopic('status', () => parseStatus(rest, env));
     case 'emulator':

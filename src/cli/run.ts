@@ -13,6 +13,7 @@ import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './output/exit-codes';
 import { SafeSink } from './output/sink';
 import { runFleetSync, fleetKeys } from './commands/fleet-sync';
 import { runRegistrations } from './commands/registrations';
+import { runRotate } from './commands/rotate';
 import { runStatus } from './commands/status';
 import { runReport } from './commands/report';
 import { runSync } from './commands/sync';
@@ -59,6 +60,8 @@ export async function run(argv: readonly string[], env: Env, io: RunIo): Promise
     }
     case 'registrations':
       return guarded(cmd.config, io, () => runRegistrations(cmd.config, ioWithEnv));
+    case 'rotate':
+      return guarded(cmd.config, io, () => runRotate(cmd.config, ioWithEnv));
     case 'status': {
       const keys = fleetKeys(cmd.config);
       if (!keys.ok) {

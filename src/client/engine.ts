@@ -30,6 +30,8 @@ export type ProgressEvent =
       readonly maxAttempts: number;
       readonly cause: LastOutcome;
     }
+  /** A rotate request went unanswered (timeout, reset, 5xx): the key is read to see whether it rotated. */
+  | { readonly kind: 'rotation-check'; readonly last: LastOutcome }
   | {
       readonly kind: 'gate-wait';
       readonly gate: 'sync' | 'rotation';

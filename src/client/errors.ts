@@ -6,7 +6,7 @@
 
 /** Stable error codes; scripts and tests branch on these, never on message text. */
 export type KeySyncErrorCode =
-  /** The sync time gate is closed past --max-wait (exit 75). */
+  /** The sync (or rotation) time gate is closed past --max-wait (exit 75). */
   | 'KS_GATED'
   /** A 4xx without a more specific code: 400, 410, 422, ... (exit 1). */
   | 'KS_HTTP_4XX'
@@ -45,6 +45,8 @@ export type KeySyncErrorCode =
   | 'KS_LISTING_TOO_LARGE'
   /** The endpoint's TLS certificate was not accepted, or it did not speak TLS (exit 1). */
   | 'KS_TLS'
+  /** `key-sync rotate`: the key is a standard key, in a state the service does not rotate, or imported (exit 1). */
+  | 'KS_NOT_ROTATABLE'
   /** A bug in key-sync (exit 1). */
   | 'KS_INTERNAL'
   /** Usage or configuration error, found before any request (exit 2). */

@@ -10,9 +10,9 @@ export type Service = 'key-service' | 'iam';
 
 /**
  * Where a call was when it ended (told to the user on SIGINT/SIGTERM). `listing`: the
- * CLI's registrations check before a sync.
+ * CLI's registrations check before a sync; `reading-key`: a rotation reading its key.
  */
-export type CallPhase = 'starting' | 'token' | 'request' | 'backoff' | 'gate-wait' | 'listing' | 'done';
+export type CallPhase = 'starting' | 'token' | 'request' | 'backoff' | 'gate-wait' | 'listing' | 'reading-key' | 'done';
 
 /** What the last attempt of a call produced, as far as a message needs it. */
 export type LastOutcome =
@@ -37,6 +37,17 @@ export type ListingProblem =
   | { readonly kind: 'too-slow'; readonly limitMs: number; readonly pages: number }
   | { readonly kind: 'count-mismatch'; readonly received: number; readonly totalCount: number };
 
+/**
+ * Why a key cannot be rotated by `key-sync rotate` (found from the key before any rotate
+ * request): a standard key (only root keys rotate), a state the service does not rotate
+ * in, or imported key material (its rotation needs new material, which key-sync never
+ * handles).
+ */
+export type NotRotatable =
+  | { readonly reason: 'standard-key' }
+  | { readonly reason: 'state'; readonly state: number; readonly service: 'key-protect' | 'hpcs' | 'unknown' }
+  | { readonly reason: 'imported' };
+
 export type Failure =
   /** A permanent HTTP answer (400, 401 after a refresh, 403, 404, 409 not gated, 410, 422, 501, 3xx...). */
   | ({ readonly kind: 'refused'; readonly service: Service; readonly endpoint: string; readonly status: number; readonly afterTokenRefresh: boolean; readonly staticToken: boolean } & ServerSaid)
@@ -48,6 +59,8 @@ export type Failure =
   | { readonly kind: 'bad-response'; readonly service: Service; readonly endpoint: string; readonly status: number; readonly what: 'token' | 'registrations' | 'key' | 'versions'; readonly detail: 'not-json' | 'wrong-shape' | 'cut-at-cap' }
   /** A registrations listing stopped by one of its bounds or found inconsistent. */
   | { readonly kind: 'listing'; readonly endpoint: string; readonly problem: ListingProblem }
+  /** The key read before a rotation shows it cannot be rotated (nothing was sent to rotate it). */
+  | { readonly kind: 'not-rotatable'; readonly keyId: string; readonly why: NotRotatable }
   /** SIGINT/SIGTERM (or the caller's signal). */
   | { readonly kind: 'aborted'; readonly phase: CallPhase }
   /** A bug in key-sync: `name` is the error's type (its message could hold anything). */
@@ -77,6 +90,8 @@ export function codeOf(f: Failure): KeySyncErrorCode {
         default:
           return 'KS_LISTING_TOO_LARGE';
       }
+    case 'not-rotatable':
+      return 'KS_NOT_ROTATABLE';
     case 'aborted':
       return 'KS_ABORTED';
     case 'internal':

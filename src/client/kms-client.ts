@@ -20,8 +20,10 @@ import { waitForGate } from './gate-wait';
 import { secretsOf, type Credentials } from './iam';
 import { IamTokens } from './iam-tokens';
 import { pageThrough, LISTING_BOUNDS, type PageBounds } from './paging';
+import { runRotation, type KeyRead, type RotateOptions, type RotateResult, type RotationDeps } from './rotation';
+import { notifiedByRotation, rotatedAtOf } from './rotation-policy';
 import { RequestSlots, realSleep, type Sleep } from './pacing';
-import { parseKey, parseRegistrationsPage, type KeyInfo, type Registration } from './resources';
+import { parseKey, parseRegistrationsPage, type KeyInfo, type KeyVersion, type Registration } from './resources';
 import { DEFAULT_RETRY_LIMITS, GATE_REASON_CODE, gateDecision, type GateNote, type RetryLimits } from './retry-policy';
 import { createSanitizer, type Sanitizer } from './sanitize';
 import type { TokenStore } from './token-store';
@@ -29,6 +31,7 @@ import { AbortedError, Transport, isAborted } from './transport';
 import { checkEndpointUrl, displayUrl } from '../domain/endpoints';
 
 export type { ProgressEvent } from './engine';
+export type { RotateOptions, RotateResult } from './rotation';
 export type { Registration, KeyInfo, KeyVersion } from './resources';
 export type { Sleep } from './pacing';
 export { realSleep } from './pacing';
@@ -100,6 +103,13 @@ export interface CallOptions {
 export interface SyncOptions extends CallOptions {
   /** --max-wait: how long the call may wait for the time gate, from its start; 0 = never. */
   readonly maxWaitSeconds: number;
+  /**
+   * --rotation-requested-at: the requested-at time of the key's declared rotation, which
+   * runs before this sync. When the service time-gates the sync, the key is read: if it
+   * was rotated for that request and the gate is that rotation's, the rotation has
+   * notified the associated resources and the sync succeeds (see rotation-policy.ts).
+   */
+  readonly rotationRequestedAt?: Date;
 }
 
 /** A time gate the call stopped at (or was waiting for when interrupted). */
@@ -118,6 +128,11 @@ export interface SyncResult extends CallInfo {
   readonly maxWaitSeconds: number;
   /** When gated (or interrupted in a gate wait). */
   readonly gate?: GateInfo;
+  /**
+   * Set when the service refused the sync (409 REQ_TOO_EARLY_ERR) because of the rotation
+   * made for `rotationRequestedAt`, which notified the resources: outcome `synced`.
+   */
+  readonly notifiedByRotation?: { readonly rotatedAt: string; readonly keyVersion?: KeyVersion; readonly gate: GateInfo };
 }
 
 export interface ListRegistrationsOptions extends CallOptions {
@@ -162,6 +177,7 @@ export class KmsClient {
   private readonly engine: Engine;
   private readonly tokens: IamTokens;
   private readonly listingBounds: PageBounds;
+  private readonly random: () => number;
   /** Redacts the API key, every token obtained, and credential-shaped text. */
   readonly sanitizer: Sanitizer;
 
@@ -180,13 +196,14 @@ export class KmsClient {
     this.progressIntervalMs = opts.progressIntervalMs ?? 15_000;
     this.userAgent = opts.userAgent ?? 'key-sync';
     this.listingBounds = { ...LISTING_BOUNDS, ...opts.listingBounds };
+    this.random = opts.random ?? Math.random;
     this.sanitizer = createSanitizer(secretsOf(opts.credentials));
     this.transport = new Transport({ ...(opts.dispatcher === undefined ? {} : { dispatcher: opts.dispatcher }), connectTimeoutMs: this.limits.attemptTimeoutMs });
     this.engine = new Engine({
       transport: this.transport,
       now: this.now,
       sleep: opts.sleep ?? realSleep,
-      random: opts.random ?? Math.random,
+      random: this.random,
       limits: this.limits,
       sanitizer: this.sanitizer,
       ...(opts.maxConcurrentRequests === undefined ? {} : { slots: new RequestSlots(opts.maxConcurrentRequests) }),
@@ -228,6 +245,7 @@ export class KmsClient {
     const maxWaitSeconds = Math.max(0, opts.maxWaitSeconds);
     const maxWaitMs = maxWaitSeconds * 1000;
     let gate: GateInfo | undefined;
+    let rotationChecked = false;
     const done = (r: Omit<SyncResult, keyof CallInfo | 'maxWaitSeconds' | 'gate'> & Partial<CallInfo>): SyncResult => ({
       ...callInfo(call),
       maxWaitSeconds,
@@ -258,6 +276,25 @@ export class KmsClient {
             const skew = r.skewMs;
             const serverNow = this.now() + skew;
             gate = { notBefore: r.notBefore, ...(r.note === undefined ? {} : { note: r.note }), opensInMs: r.notBefore.getTime() - serverNow, clockSkewMs: skew };
+            if (opts.rotationRequestedAt !== undefined && !rotationChecked) {
+              // Is this the gate of the rotation just made for the declared generation?
+              rotationChecked = true;
+              const prev = call.phase;
+              call.phase = 'reading-key';
+              const read = await this.readKeyIn(call, keyId, opts);
+              call.phase = prev;
+              if (read.ok && notifiedByRotation(read.key, { requestedAtMs: opts.rotationRequestedAt.getTime(), skewMs: read.skewMs }, r.notBefore)) {
+                call.phase = 'done';
+                const rotatedAt = read.key.lastRotateDate ?? new Date(rotatedAtOf(read.key) ?? 0).toISOString();
+                return done({
+                  outcome: 'synced',
+                  retryLater: false,
+                  status: 409,
+                  reasonCode: r.said.reasonCode ?? GATE_REASON_CODE,
+                  notifiedByRotation: { rotatedAt, ...(read.key.keyVersion === undefined ? {} : { keyVersion: read.key.keyVersion }), gate },
+                });
+              }
+            }
             const d = gateDecision(r.notBefore, { now: serverNow, start: call.start + skew, maxWaitMs, gateWaits: call.gateWaits });
             if (d.kind === 'stop') return done({ outcome: 'gated', code: 'KS_GATED', reasonCode: r.said.reasonCode ?? GATE_REASON_CODE, retryLater: true });
             call.gateWaits++;
@@ -283,26 +320,67 @@ export class KmsClient {
     let skew = 0;
     const done = (r: Omit<KeyResult, keyof CallInfo | 'clockSkewMs'> & Partial<CallInfo>): KeyResult => ({ ...callInfo(call), clockSkewMs: skew, ...r });
     try {
-      const r = await this.engine.run({
-        what: 'key',
-        service: 'key-service',
-        auth: this.tokens,
-        idempotent: true,
-        syncGate: false,
-        request: { origin: this.base.origin, path: this.keyPath(keyId, '/metadata'), method: 'GET', headers: this.headers(opts, call), readSuccessBody: true },
-      }, call);
-      if (r.kind !== 'done') return done({ outcome: 'failed', ...failed(outcomeFailure(r), r.kind === 'fail' && r.remembered) });
-      skew = r.answer.skewMs;
-      const key = parseKey(r.answer.text, this.sanitizer);
-      if (key === undefined) {
-        return done({ outcome: 'failed', ...failed({ kind: 'bad-response', service: 'key-service', endpoint: displayUrl(this.base.origin), status: r.answer.status, what: 'key', detail: 'wrong-shape' }, false) });
-      }
+      const r = await this.readKeyIn(call, keyId, opts);
+      if (!r.ok) return done({ outcome: 'failed', ...failed(r.failure, r.remembered) });
+      skew = r.skewMs;
       call.phase = 'done';
-      return done({ outcome: 'read', key, retryLater: false });
+      return done({ outcome: 'read', key: r.key, retryLater: false });
     } catch (e) {
       if (e instanceof AbortedError || isAborted(opts.signal)) return done({ outcome: 'failed', ...failed({ kind: 'aborted', phase: call.phase }, false) });
       throw e;
     }
+  }
+
+  /** One key read inside `call` (GET .../metadata). @throws AbortedError when the call's signal aborts */
+  private async readKeyIn(call: Call, keyId: string, opts: CallOptions): Promise<KeyRead> {
+    const r = await this.engine.run({
+      what: 'key',
+      service: 'key-service',
+      auth: this.tokens,
+      idempotent: true,
+      syncGate: false,
+      request: { origin: this.base.origin, path: this.keyPath(keyId, '/metadata'), method: 'GET', headers: this.headers(opts, call), readSuccessBody: true },
+    }, call);
+    if (r.kind !== 'done') return { ok: false, failure: outcomeFailure(r), remembered: r.kind === 'fail' && r.remembered };
+    const key = parseKey(r.answer.text, this.sanitizer);
+    if (key === undefined) {
+      return { ok: false, failure: { kind: 'bad-response', service: 'key-service', endpoint: displayUrl(this.base.origin), status: r.answer.status, what: 'key', detail: 'wrong-shape' }, remembered: false };
+    }
+    return { ok: true, key, skewMs: r.answer.skewMs };
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Rotation
+
+  /**
+   * Rotates a root key once for a declared generation (see rotation.ts): nothing is done
+   * when the key was rotated since `requestedAt`; the once-an-hour gate is waited out
+   * within `maxWaitSeconds`; an unanswered rotate request is checked by reading the key,
+   * never repeated blind. Never throws for HTTP outcomes.
+   */
+  async rotate(keyId: string, opts: RotateOptions): Promise<RotateResult> {
+    const deps: RotationDeps = {
+      engine: this.engine,
+      now: this.now,
+      random: this.random,
+      limits: this.limits,
+      progressIntervalMs: this.progressIntervalMs,
+      endpoint: displayUrl(this.base.origin),
+      newCall: (o) => this.newCall(o),
+      callInfo,
+      failed,
+      readKey: (call, id, o) => this.readKeyIn(call, id, o),
+      rotateExchange: (call, id, o) => ({
+        what: 'rotate',
+        service: 'key-service',
+        auth: this.tokens,
+        // Every version is billed: an unanswered request is never repeated blind.
+        idempotent: false,
+        syncGate: false,
+        request: { origin: this.base.origin, path: this.keyPath(id, '/actions/rotate'), method: 'POST', headers: this.headers(o, call), readSuccessBody: false },
+      }),
+    };
+    return runRotation(deps, keyId, opts);
   }
 
   // -------------------------------------------------------------------------------------

@@ -31,6 +31,8 @@ export interface KeyVersion {
 export interface KeyInfo {
   readonly id?: string;
   readonly name?: string;
+  /** The key's CRN; its service-name field says which service holds it (`kms` or `hs-crypto`). */
+  readonly crn?: string;
   /** 0 pre-activation, 1 active, 2 suspended, 3 deactivated, 5 destroyed. */
   readonly state?: number;
   /** true for a standard key; root keys are not extractable. */
@@ -89,7 +91,7 @@ export function parseKey(body: string, s: Sanitizer): KeyInfo | undefined {
   const k = obj(d?.resources[0]);
   if (k === undefined) return undefined;
   const out: { -readonly [K in keyof KeyInfo]: KeyInfo[K] } = {};
-  for (const f of ['id', 'name', 'creationDate', 'lastUpdateDate', 'lastRotateDate', 'keyRingID'] as const) setText(out, f, s, k[f]);
+  for (const f of ['id', 'name', 'crn', 'creationDate', 'lastUpdateDate', 'lastRotateDate', 'keyRingID'] as const) setText(out, f, s, k[f]);
   const state = k['state'];
   if (typeof state === 'number' && Number.isInteger(state) && state >= 0 && state <= 9) out.state = state;
   if (typeof k['extractable'] === 'boolean') out.extractable = k['extractable'];

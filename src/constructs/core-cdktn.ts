@@ -8,7 +8,7 @@
 import type { LocalExecProvisioner, TerraformProvider } from 'cdktn';
 import type { Construct } from 'constructs';
 
-export { AssetType, DataResource, Fn, TerraformAsset, TerraformProvider, TerraformStack, Token } from 'cdktn';
+export { AssetType, DataResource, Fn, TerraformAsset, TerraformProvider, TerraformResource, TerraformStack, Token } from 'cdktn';
 export type { IResolvable } from 'cdktn';
 
 /** The npm package of the core the constructs are built on. */

@@ -10,7 +10,7 @@ import { Resource } from '@cdktf/provider-null/lib/resource';
 import type { LocalExecProvisioner, TerraformProvider } from 'cdktf';
 import type { Construct } from 'constructs';
 
-export { AssetType, DataResource, Fn, TerraformAsset, TerraformProvider, TerraformStack, Token } from 'cdktf';
+export { AssetType, DataResource, Fn, TerraformAsset, TerraformProvider, TerraformResource, TerraformStack, Token } from 'cdktf';
 export type { IResolvable } from 'cdktf';
 
 /** The npm package of the core the constructs are built on. */

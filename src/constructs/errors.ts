@@ -144,9 +144,26 @@ export function syncAlreadyDefined(keyPath: string, existingPath: string): KeySy
   );
 }
 
-/** The `key` prop of a KeySync is not a RootKey. */
-export function notARootKey(path: string, value: unknown): KeySyncConfigError {
-  return new KeySyncConfigError(path, 'key', show(value), 'is not a RootKey', 'pass the RootKey construct to sync, e.g. new KeySync(this, "Sync", { key })');
+/** The `key` prop of a KeySync (or a KeyRotation) is not a RootKey. */
+export function notARootKey(path: string, value: unknown, what: 'sync' | 'rotate' = 'sync'): KeySyncConfigError {
+  const example = what === 'sync' ? 'new KeySync(this, "Sync", { key })' : 'new KeyRotation(this, "Rotation", { key, generation: "2026-Q4" })';
+  return new KeySyncConfigError(path, 'key', show(value), 'is not a RootKey', `pass the RootKey construct to ${what}, e.g. ${example}`);
+}
+
+/** A rotation `generation` that is not a usable marker or whole number. */
+export function invalidGeneration(path: string, value: unknown, invalid: Invalid): KeySyncConfigError {
+  return fromInvalid(path, 'generation', value, invalid);
+}
+
+/** A second declared rotation of the same key. */
+export function rotationAlreadyDefined(path: string, keyPath: string, existingPath: string): KeySyncConfigError {
+  return new KeySyncConfigError(
+    path,
+    'key',
+    keyPath,
+    `already has a declared rotation (${existingPath}); a key has at most one, whose generation you change to rotate it again`,
+    `keep one KeyRotation for the key and change its generation (e.g. '2026-Q4' to '2027-Q1'); remove ${path}`,
+  );
 }
 
 /** Two KeySyncs would get the same Terraform resource name. */

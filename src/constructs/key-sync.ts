@@ -1,16 +1,11 @@
 import { Construct } from 'constructs';
 import { KeySyncCliAsset } from './cli-asset';
-import { CORE_LABEL, DataResource, Fn, NULL_PROVIDER, TerraformStack, Token, type IResolvable, type NullResource } from './core';
+import { CORE_LABEL, DataResource, Fn, NULL_PROVIDER, Token, type NullResource } from './core';
 import { invalidMarker, invalidMaxWaitSeconds, invalidResourceType, invalidTriggerName, notARootKey, nullResourceUnavailable } from './errors';
 import type { RootKey } from './root-key';
-import {
-  escapeHclQuoted,
-  escapeTemplateLiteral,
-  literalSyncHash,
-  shellQuote,
-  syncHashDocument,
-  type SyncHashInput,
-} from './trigger-hash';
+import { linkSync, rotationOf } from './key-links';
+import { lazyString, resourceNameOf, shellWord } from './synth-words';
+import { escapeHclQuoted, literalSyncHash, syncHashDocument, type SyncHashInput } from './trigger-hash';
 import { DEFAULT_MAX_WAIT_SECONDS, checkMarker, checkMaxWaitSeconds, checkTriggerName } from '../domain';
 
 
@@ -105,6 +100,12 @@ export interface KeySyncProps extends KeySyncOptions {
  * with a final id `Sync` written `sync`: `key.sync()` on key `PaymentsKey` gives
  * `null_resource.PaymentsKey_sync` (or `terraform_data.PaymentsKey_sync`).
  *
+ * When the key also has a declared rotation (`key.rotate({ generation })`), the sync runs
+ * after it (`depends_on`), and the generation is not in the sync hash: a generation bump
+ * alone rotates the key and does not sync it (a rotation notifies the associated
+ * resources itself). A sync that runs in the same apply for another reason and that the
+ * service refuses because of that rotation succeeds, saying the rotation notified them.
+ *
  * The command refers to the CLI by a path relative to the stack directory (where
  * Terraform runs provisioners), so the stack directory can be applied on another machine.
  * Note that cdktf's default local backend writes an absolute state path into the stack;
@@ -135,7 +136,11 @@ export class KeySync extends Construct {
   public readonly onlyIfBehind: boolean;
   /** Extra triggers. */
   public readonly triggers: Readonly<Record<string, string>>;
-  /** The command the provisioner runs (from the stack directory), as a Terraform string. */
+  /**
+   * The command the provisioner runs (from the stack directory), as a Terraform string.
+   * When the key has a declared rotation ({@link KeyRotation}), its last part, resolved at
+   * synth, adds `--rotation-requested-at` with the rotation's requested-at time.
+   */
   public readonly command: string;
 
   /**
@@ -171,7 +176,7 @@ export class KeySync extends Construct {
     this.resourceType = resourceType;
 
     const cli = KeySyncCliAsset.of(this);
-    const name = resourceName(this);
+    const name = resourceNameOf(this, 'Sync', 'sync');
     cli.claimResourceName(name, path);
     this.command = buildCommand(cli.path, this);
 
@@ -192,6 +197,7 @@ export class KeySync extends Construct {
       this.resource = nullProvider.resource(this, 'Resource', { triggers: resourceTriggers, provisioners });
     }
     this.resource.overrideLogicalId(name);
+    linkSync(key, this.resource);
   }
 
   /** Everything the trigger hash covers, as declared now. */
@@ -218,21 +224,6 @@ export class KeySync extends Construct {
   public get triggerHash(): string {
     return renderSyncHash(this.hashInput);
   }
-}
-
-/**
- * A string resolved at synth, like `Lazy.stringValue`, without the creation stack trace
- * cdktf's Lazy captures (an unbounded stack walk per token): two per KeySync were a third
- * of a 1000-key synth (issue 6). The stack only serves cdktf's error messages about
- * tokens, and ours name the construct path instead.
- */
-function lazyString(produce: () => string): string {
-  const resolvable: IResolvable = {
-    creationStack: [],
-    resolve: () => produce(),
-    toString: () => Token.asString(resolvable),
-  };
-  return Token.asString(resolvable);
 }
 
 function isRootKeyLike(x: unknown): x is RootKey {
@@ -269,30 +260,6 @@ export function renderSyncHash(input: SyncHashInput): string {
   return Fn.sha256(Fn.jsonencode(expressionDoc));
 }
 
-/** `[A-Za-z0-9_-]`, not starting with a digit or `-`: a valid Terraform resource name. */
-function sanitizeName(s: string): string {
-  const clean = s.replace(/[^A-Za-z0-9_-]/g, '_');
-  return /^[A-Za-z_]/.test(clean) ? clean : `_${clean}`;
-}
-
-/** The stack-unique resource name of a KeySync (see the class doc). */
-function resourceName(sync: KeySync): string {
-  const stack = TerraformStack.of(sync);
-  const scopes = sync.node.scopes;
-  const parts = scopes.slice(scopes.indexOf(stack) + 1).map((c) => c.node.id);
-  if (parts[parts.length - 1] === 'Sync') parts[parts.length - 1] = 'sync';
-  return sanitizeName(parts.join('_'));
-}
-
-/** One shell word for a value: a literal single-quoted, a token quoted by Terraform. */
-function shellWord(value: string): string {
-  if (Token.isUnresolved(value)) {
-    // Terraform renders the value; replace() makes a ' inside it safe for /bin/sh.
-    return `'${Fn.replace(value, "'", escapeHclQuoted("'\\''"))}'`;
-  }
-  return escapeTemplateLiteral(shellQuote(value));
-}
-
 function buildCommand(assetPath: string, sync: KeySync): string {
   const key = sync.key;
   const words: string[] = ['node', shellWord(assetPath), 'sync', '--instance-id', shellWord(key.instance.instanceId), '--key-id', shellWord(key.keyId)];
@@ -304,6 +271,13 @@ function buildCommand(assetPath: string, sync: KeySync): string {
   const maxWait = Token.isUnresolved(sync.maxWaitSeconds) ? Token.asString(sync.maxWaitSeconds) : String(sync.maxWaitSeconds);
   words.push('--max-wait', shellWord(maxWait));
   if (sync.verifyRegistrations) words.push('--verify-registrations');
+  // The key's declared rotation (declared before or after this sync) runs first; its
+  // requested-at time lets the sync tell that rotation's gate from any other. An RFC 3339
+  // time holds no quote, so the reference is quoted as it is.
+  const rotation = lazyString(() => {
+    const r = rotationOf(key);
+    return r === undefined ? '' : ` --rotation-requested-at '${r.requestedAt}'`;
+  });
   if (sync.onlyIfBehind) words.push('--if-behind');
-  return words.join(' ');
+  return `${words.join(' ')}${rotation}`;
 }

@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import { Token } from './core';
 import { invalidKeyId, invalidKeyRing, invalidLifecycleState, invalidMarker, syncAlreadyDefined } from './errors';
 import { KeyAssociation, type KeyAssociationProps } from './key-association';
+import { KeyRotation, type KeyRotationOptions } from './key-rotation';
 import { KeySync, type KeySyncOptions } from './key-sync';
 import type { KmsInstance } from './kms-instance';
 import { checkKeyId, checkKeyRing, checkMarker } from '../domain';
@@ -31,7 +32,10 @@ export interface KeyLifecycle {
    */
   readonly state?: KeyLifecycleState;
   /**
-   * A marker you bump whenever you rotate the key, e.g. the rotation date `2026-11-01`,
+   * A marker you bump whenever the key is rotated elsewhere (by hand, a policy, another
+   * tool), to re-sync its resources, e.g. the rotation date `2026-11-01`. To have the key
+   * rotated from code, use {@link RootKey.rotate} instead: a rotation notifies the
+   * resources itself, and its generation is not in the sync hash.
    * a ticket id, or a token such as the key's last rotation time from a data source.
    * 1-256 printable ASCII characters without `" \ $ % { }`.
    * @default - not declared
@@ -139,5 +143,16 @@ export class RootKey extends Construct {
     const existing = this.node.tryFindChild('Sync');
     if (existing) throw syncAlreadyDefined(this.node.path, existing.node.path);
     return new KeySync(this, 'Sync', { ...props, key: this });
+  }
+
+  /**
+   * Declares the rotation of this key: a {@link KeyRotation} with construct id `Rotation`
+   * under the key, which rotates it exactly once per value of `generation`. The key's sync
+   * (declared before or after) runs after the rotation.
+   * @throws KeySyncConfigError for a bad generation or maxWaitSeconds, or when the key
+   *   already has a declared rotation
+   */
+  public rotate(options: KeyRotationOptions): KeyRotation {
+    return new KeyRotation(this, 'Rotation', { ...options, key: this });
   }
 }

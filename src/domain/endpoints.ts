@@ -62,6 +62,23 @@ export function baseUrlFor(spec: EndpointSpec): string {
   return `https://${spec.instanceId}.api.${priv ? 'private.' : ''}${spec.region}.hs-crypto.appdomain.cloud`;
 }
 
+/**
+ * The service an endpoint URL belongs to, from its host name: `*.kms.cloud.ibm.com` is Key
+ * Protect, `*.hs-crypto.cloud.ibm.com` and `*.hs-crypto.appdomain.cloud` are HPCS; any
+ * other host (a proxy, the emulator) tells nothing.
+ */
+export function serviceOfEndpoint(url: string): KmsService | undefined {
+  let host: string;
+  try {
+    host = new URL(url).hostname.toLowerCase();
+  } catch {
+    return undefined;
+  }
+  if (host.endsWith('.kms.cloud.ibm.com')) return 'key-protect';
+  if (host.endsWith('.hs-crypto.cloud.ibm.com') || host.endsWith('.hs-crypto.appdomain.cloud')) return 'hpcs';
+  return undefined;
+}
+
 /** Whether a URL host is a loopback address (the only hosts plain http may reach). */
 export function isLoopbackHost(hostname: string): boolean {
   const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();

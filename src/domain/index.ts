@@ -7,3 +7,4 @@ export * from './endpoints';
 export * from './ids';
 export * from './limits';
 export * from './markers';
+export * from './generation';

@@ -142,9 +142,12 @@ export function runnerEnv(emulatorUrl: string, apiKey: string = DEMO_API_KEY, ex
   env.PATH = [path.dirname(process.execPath), process.env.PATH ?? ''].join(path.delimiter);
   env.IBMCLOUD_API_KEY = apiKey;
   env.IBMCLOUD_IAM_API_ENDPOINT = emulatorUrl;
-  // A runner of its own for the IAM token cache: the processes of one apply share a token,
-  // and no other test's (or emulator's) token is ever offered.
+  // A runtime directory of its own, and the IAM token cache off unless a test asks for it
+  // (KEY_SYNC_TOKEN_CACHE: 'on'): these tests move the emulator's clock hours ahead between
+  // applies, past any token an earlier apply cached, which a real runner never sees, and
+  // they count IAM exchanges per command.
   env.XDG_RUNTIME_DIR = mkdtempSync(path.join(tmpdir(), 'ks-runner-'));
+  env.KEY_SYNC_TOKEN_CACHE = 'off';
   return { ...env, ...extra };
 }
 

@@ -139,6 +139,8 @@ describe('help per command', () => {
     [['sync', '-h', '--instance-id', 'x'], { kind: 'help', topic: 'sync' }],
     [['help', 'registrations'], { kind: 'help', topic: 'registrations' }],
     [['registrations', '--help'], { kind: 'help', topic: 'registrations' }],
+    [['help', 'rotate'], { kind: 'help', topic: 'rotate' }],
+    [['rotate', '--help'], { kind: 'help', topic: 'rotate' }],
     [['help', 'emulator'], { kind: 'emulator', argv: ['--help'] }],
     [['help'], { kind: 'help' }],
   ])('%j', (argv, expected) => {
@@ -146,10 +148,61 @@ describe('help per command', () => {
   });
 
   test('help for something that is not a command says which commands there are', () => {
-    expect(usageMessage(parseCommand(['help', 'frob'], {}))).toMatch(/no help for "frob": the commands are sync, status, registrations, report, emulator, help and version/);
+    expect(usageMessage(parseCommand(['help', 'frob'], {}))).toMatch(/no help for "frob": the commands are sync, rotate, status, registrations, report, emulator, help and version/);
   });
   test('no command names every command', () => {
-    expect(usageMessage(parseCommand([], {}))).toBe('no command given; the commands are sync, status, registrations, report, emulator, help and version');
+    expect(usageMessage(parseCommand([], {}))).toBe('no command given; the commands are sync, rotate, status, registrations, report, emulator, help and version');
+  });
+});
+
+describe('rotate', () => {
+  const AT = '2026-11-28T21:38:43Z';
+  const rot = ['rotate', '--instance-id', INST, '--key-id', KEY, '--generation', '2026-Q4', '--requested-at', AT];
+  test.each<[string, string[], Record<string, unknown>]>([
+    ['defaults, service from --region', [...rot, '--region', 'us-south'], { keyId: KEY, generation: '2026-Q4', requestedAt: new Date(AT), maxWaitSeconds: DEFAULT_MAX_WAIT_SECONDS, json: false, service: 'key-protect' }],
+    ['hpcs from --service', [...rot, '--region', 'us-south', '--service', 'hpcs', '--port', '9730'], { service: 'hpcs', baseUrl: 'https://api.us-south.hs-crypto.cloud.ibm.com:9730' }],
+    ['hpcs from the endpoint host', [...rot, '--endpoint', 'https://api.eu-de.hs-crypto.cloud.ibm.com:9000'], { service: 'hpcs' }],
+    ['key protect from the endpoint host', [...rot, '--endpoint', 'https://private.eu-de.kms.cloud.ibm.com'], { service: 'key-protect' }],
+    ['offset time, max-wait, json, key ring', ['rotate', '--instance-id', INST, '--key-id', 'payments-root', '--generation', '12', '--requested-at', '2026-11-28T22:38:43+01:00', '--region', 'us-south', '--max-wait', '0', '--json', '--key-ring', 'ring-1'], { generation: '12', requestedAt: new Date(AT), maxWaitSeconds: 0, json: true, keyRing: 'ring-1' }],
+  ])('%s', (_n, argv, expected) => {
+    const c = parseCommand(argv, ENV);
+    expect(c.kind).toBe('rotate');
+    if (c.kind === 'rotate') expect(c.config).toMatchObject(expected);
+  });
+
+  test('an endpoint whose host tells nothing (the emulator): no service in the config (the key\'s CRN tells)', () => {
+    const c = parseCommand([...rot, '--endpoint', 'http://127.0.0.1:4000'], ENV);
+    expect(c.kind === 'rotate' && c.config.service).toBeUndefined();
+  });
+
+  test.each<[string, string[], RegExp]>([
+    ['no generation', ['rotate', '--instance-id', INST, '--key-id', KEY, '--requested-at', AT, '--region', 'us-south'], /^--generation is required: the declared generation this rotation is for, e\.g\. --generation 2026-Q4$/],
+    ['bad generation', ['rotate', '--instance-id', INST, '--key-id', KEY, '--generation', 'a"b', '--requested-at', AT, '--region', 'us-south'], /^--generation "a"b" contains one of " \\ \$ % \{ \}; use a short readable marker/],
+    ['no requested-at', ['rotate', '--instance-id', INST, '--key-id', KEY, '--generation', 'g', '--region', 'us-south'], /^--requested-at is required: the time the generation was first requested \(RFC 3339/],
+    ['bad requested-at', [...rot.slice(0, 8), '2026-11-28', '--region', 'us-south'], /^--requested-at "2026-11-28" is not an RFC 3339 date-time; give the time/],
+    ['no key', ['rotate', '--instance-id', INST, '--generation', 'g', '--requested-at', AT, '--region', 'us-south'], /^--key-id is required/],
+    ['two keys', [...rot, '--key-id', KEY, '--region', 'us-south'], /^--key-id given 2 times; give one key per call$/],
+    ['bad max-wait', [...rot, '--region', 'us-south', '--max-wait', '1.5'], /^--max-wait "1.5" is not a whole number of seconds/],
+    ['unknown flag', [...rot, '--region', 'us-south', '--force'], /^unknown flag --force for `key-sync rotate`/],
+    ['near flag', [...rot, '--region', 'us-south', '--requestedat', AT], /did you mean --requested-at\?/],
+  ])('%s', (_n, argv, re) => {
+    const c = parseCommand(argv, ENV);
+    expect(c).toMatchObject({ kind: 'usage-error', topic: 'rotate' });
+    expect(usageMessage(c)).toMatch(re);
+  });
+
+  test('sync takes --rotation-requested-at for one key only', () => {
+    const c = parseCommand([...base, '--region', 'us-south', '--rotation-requested-at', AT], ENV);
+    expect(c).toMatchObject({ kind: 'sync', config: { rotationRequestedAt: new Date(AT) } });
+    expect(usageMessage(parseCommand([...base, '--region', 'us-south', '--rotation-requested-at', 'soon'], ENV))).toMatch(/^--rotation-requested-at "soon" is not an RFC 3339 date-time/);
+    expect(usageMessage(parseCommand([...base, '--key-id', 'other-key', '--region', 'us-south', '--rotation-requested-at', AT], ENV))).toMatch(/^--rotation-requested-at goes with the sync of one key/);
+  });
+
+  test('its help page names the rules, the allowance and the exit codes', () => {
+    for (const s of ['--generation G', '--requested-at T', '5-minute allowance', 'KEY_ROTATION_NOT_PERMITTED', 'lastRotateDate + 1 h', 'never repeated blind', 'already-rotated', 'KS_NOT_ROTATABLE', '  75 ', 'default 900']) {
+      expect(helpText('rotate')).toContain(s);
+    }
+    expect(helpText('sync')).toContain('--rotation-requested-at T');
   });
 });
 

@@ -102,3 +102,19 @@ describe('checkEndpointUrl', () => {
     }
   });
 });
+
+describe('serviceOfEndpoint: the service a host belongs to', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { serviceOfEndpoint } = require('../../src/domain/endpoints') as typeof import('../../src/domain/endpoints');
+  test.each<[string, string | undefined]>([
+    ['https://us-south.kms.cloud.ibm.com', 'key-protect'],
+    ['https://private.eu-de.kms.cloud.ibm.com', 'key-protect'],
+    ['https://api.us-south.hs-crypto.cloud.ibm.com:9730', 'hpcs'],
+    ['https://6b3f8d1a-2c9e-4d7b-8a5f-1e0c9b2d4a73.api.private.us-east.hs-crypto.appdomain.cloud', 'hpcs'],
+    ['http://127.0.0.1:4000', undefined],
+    ['https://kms.cloud.ibm.com.evil.example', undefined],
+    ['not a url', undefined],
+  ])('%s -> %s', (url, service) => {
+    expect(serviceOfEndpoint(url)).toBe(service);
+  });
+});

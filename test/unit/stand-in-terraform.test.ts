@@ -98,3 +98,69 @@ describe('stand-in terraform apply', () => {
     });
   });
 });
+
+describe('stand-in: what a KeyRotation synthesizes (plantimestamp, ignore_changes, output references, depends_on)', () => {
+  const record = (generation: string, ignore = true) => ({
+    input: { requested_at: '${plantimestamp()}' },
+    triggers_replace: { generation },
+    ...(ignore ? { lifecycle: { ignore_changes: ['input'] } } : {}),
+  });
+  const rotate = (generation: string, exit = 0) => ({
+    triggers_replace: { generation },
+    depends_on: ['${terraform_data.rec}'],
+    provisioner: [{ 'local-exec': { command: `echo "at '\${terraform_data.rec.output.requested_at}'"; exit ${exit}` } }],
+  });
+  const sync = { triggers: { h: '1' }, depends_on: ['${terraform_data.rot}'], provisioner: [{ 'local-exec': { command: 'echo synced' } }] };
+  let clock = Date.parse('2026-11-28T20:00:00.600Z');
+  const now = (): number => clock;
+
+  test('the record is applied first, its time reaches the command, and the dependent sync runs last', async () => {
+    const r = await standInApply(stack({ s: sync }, { rot: rotate('a'), rec: record('a') }), emptyState(), process.env, { now });
+    expect(r.resources.map((x) => x.address)).toEqual(['terraform_data.rec', 'terraform_data.rot', 'null_resource.s']);
+    expect(r.resources[1]).toEqual(expect.objectContaining({ exitCode: 0, stdout: "at '2026-11-28T20:00:00Z'\n" }));
+    expect(r.state.resources['terraform_data.rec']?.output).toEqual({ requested_at: '2026-11-28T20:00:00Z' });
+  });
+
+  test('a failed rotation keeps the recorded time for its retry; the dependent sync is not run; a new generation records a new time', async () => {
+    clock = Date.parse('2026-11-28T20:00:00Z');
+    const first = await standInApply(stack({ s: sync }, { rot: rotate('a', 75), rec: record('a') }), emptyState(), process.env, { now });
+    expect(first.ok).toBe(false);
+    expect(first.resources.map((x) => [x.address, x.exitCode, x.reason])).toEqual([
+      ['terraform_data.rec', undefined, 'new'],
+      ['terraform_data.rot', 75, 'new'],
+      ['null_resource.s', undefined, 'new; not run: terraform_data.rot failed'],
+    ]);
+    expect(first.state.resources['null_resource.s']).toBeUndefined();
+    clock += 3600_000;
+    const retry = await standInApply(stack({ s: sync }, { rot: rotate('a'), rec: record('a') }), first.state, process.env, { now });
+    expect(retry.resources.map((x) => [x.address, x.action])).toEqual([
+      ['terraform_data.rec', 'no-op'],
+      ['terraform_data.rot', 'replace'],
+      ['null_resource.s', 'create'],
+    ]);
+    expect(retry.resources[1]?.stdout).toBe("at '2026-11-28T20:00:00Z'\n");
+    clock += 60_000;
+    const bump = await standInApply(stack({ s: sync }, { rot: rotate('b'), rec: record('b') }), retry.state, process.env, { now });
+    expect(bump.resources.map((x) => [x.address, x.action])).toEqual([
+      ['terraform_data.rec', 'replace'],
+      ['terraform_data.rot', 'replace'],
+      ['null_resource.s', 'no-op'],
+    ]);
+    expect(bump.resources[1]?.stdout).toBe("at '2026-11-28T21:01:00Z'\n");
+  });
+
+  test('without ignore_changes the input is updated in place on every apply (no provisioner runs)', async () => {
+    clock = Date.parse('2026-11-28T20:00:00Z');
+    const first = await standInApply(stack({}, { rec: record('a', false) }), emptyState(), process.env, { now });
+    clock += 5000;
+    const second = await standInApply(stack({}, { rec: record('a', false) }), first.state, process.env, { now });
+    expect(second.resources[0]?.action).toBe('no-op');
+    expect(second.state.resources['terraform_data.rec']?.output).toEqual({ requested_at: '2026-11-28T20:00:05Z' });
+  });
+
+  test('refuses other expressions in an input or a command, and a depends_on cycle', async () => {
+    await expect(standInApply(stack({}, { rec: { input: { t: '${timestamp()}' } } }), emptyState())).rejects.toThrow(/terraform_data\.rec: input holds a Terraform expression/);
+    await expect(standInApply(stack({ s: { triggers: {}, provisioner: [{ 'local-exec': { command: 'echo ${null_resource.x.id}' } }] } }), emptyState())).rejects.toThrow(/null_resource\.s: local-exec command holds a Terraform expression/);
+    await expect(standInApply(stack({ a: { triggers: {}, depends_on: ['null_resource.b'] }, b: { triggers: {}, depends_on: ['null_resource.a'] } }), emptyState())).rejects.toThrow(/depends_on forms a cycle among null_resource\.a, null_resource\.b/);
+  });
+});

@@ -176,3 +176,37 @@ describe('values of the wrong type (plain JavaScript callers) are problems, not 
     expect(checkMarker(x)).toEqual(expect.objectContaining({ problem: 'is not a string' }));
   });
 });
+
+describe('rotation generation and requested-at (domain/generation.ts)', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { checkGeneration, checkRequestedAt, generationText, parseRfc3339 } = require('../../src/domain') as typeof import('../../src/domain');
+  test.each<[string | number, boolean]>([
+    ['2026-Q4', true], [0, true], [7, true], [Number.MAX_SAFE_INTEGER, true], ['1', true],
+    ['', false], ['   ', false], ['a"b', false], ['${x}', false], ['x'.repeat(257), false],
+    [-1, false], [1.5, false], [Number.NaN, false], [Infinity, false], [2 ** 60, false],
+  ])('checkGeneration(%j) ok=%s', (g, ok) => {
+    const r = checkGeneration(g);
+    expect(r === undefined).toBe(ok);
+    if (r !== undefined) expect(r.fix.length).toBeGreaterThan(10);
+  });
+
+  test('numbers are carried in decimal', () => {
+    expect(generationText(12)).toBe('12');
+    expect(generationText('2026-Q4')).toBe('2026-Q4');
+  });
+
+  test.each<[string, number | undefined]>([
+    ['2026-11-28T21:38:43Z', Date.UTC(2026, 10, 28, 21, 38, 43)],
+    ['2026-11-28t21:38:43z', Date.UTC(2026, 10, 28, 21, 38, 43)],
+    ['2026-11-28T21:38:43.250Z', Date.UTC(2026, 10, 28, 21, 38, 43, 250)],
+    ['2026-11-28T22:38:43+01:00', Date.UTC(2026, 10, 28, 21, 38, 43)],
+    ['2026-11-28T21:38:43', undefined],
+    ['2026-02-30T00:00:00Z', undefined],
+    ['2026-11-28 21:38:43Z', undefined],
+    ['now', undefined],
+    ['2026-11-28T25:00:00Z', undefined],
+  ])('parseRfc3339(%j)', (s, ms) => {
+    expect(parseRfc3339(s)).toBe(ms);
+    expect(checkRequestedAt(s) === undefined).toBe(ms !== undefined);
+  });
+});

@@ -81,6 +81,10 @@ export function runSync(config: SyncConfig, io: RunIo): Promise<number> {
         progress.note(`key-sync: warning: could not list the registrations of key ${config.keyId} (${why}); syncing anyway`);
       }
     }
-    return report(await client.sync(config.keyId, { ...common, maxWaitSeconds: config.maxWaitSeconds }));
+    return report(await client.sync(config.keyId, {
+      ...common,
+      maxWaitSeconds: config.maxWaitSeconds,
+      ...(config.rotationRequestedAt === undefined ? {} : { rotationRequestedAt: config.rotationRequestedAt }),
+    }));
   });
 }

@@ -5,9 +5,9 @@ export const EXIT_USAGE = 2;
 /** EX_TEMPFAIL: not done yet, retry later. */
 export const EXIT_RETRY_LATER = 75;
 
-/** 0 done, 75 retry later (gate, transient budget spent, interrupted), else 1. */
+/** 0 done (synced, listed, read, rotated, already rotated), 75 retry later (gate, transient budget spent, interrupted), else 1. */
 export function exitCodeFor(r: { readonly outcome: string; readonly retryLater: boolean }): number {
-  if (r.outcome === 'synced' || r.outcome === 'listed' || r.outcome === 'read') return EXIT_OK;
+  if (r.outcome === 'synced' || r.outcome === 'listed' || r.outcome === 'read' || r.outcome === 'rotated' || r.outcome === 'already-rotated') return EXIT_OK;
   return r.retryLater ? EXIT_RETRY_LATER : EXIT_FAILED;
 }
 

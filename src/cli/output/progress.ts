@@ -37,6 +37,9 @@ export class ProgressPrinter {
       case 'backoff':
         this.line(`${this.label}: ${backoffLine(e)}`, false);
         return;
+      case 'rotation-check':
+        this.line(`${this.label}: the rotate request got no answer (${describeLast(e.last)}); reading the key to see whether it rotated (a rotation is never repeated blind)`, false);
+        return;
       case 'gate-wait':
         if (e.first) {
           // Measured on the service's clock (its Date header) when ours disagrees with it.

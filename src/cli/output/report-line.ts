@@ -14,6 +14,8 @@ import type { ReportFileProblem } from '../report-file';
 import { exitCodeFor } from './exit-codes';
 import { registrationsMessage, type ListingSubject } from './registrations';
 import { syncMessage, type SyncSubject } from './sync';
+import { rotateMessage, type RotateSubject } from './rotate';
+import type { RotateResult } from '../../client/rotation';
 
 /** The version of the line's shape; `key-sync report` reads lines of this version. */
 export const REPORT_LINE_VERSION = 1;
@@ -166,4 +168,21 @@ export function reportFileNote(file: string, p: ReportFileProblem): string {
     case 'loose-permissions':
       return `${prefix} can be read or written by others (mode ${p.mode.toString(8).padStart(4, '0')}); key-sync leaves its mode alone: \`chmod 600 ${file}\` (it creates the file 0600 itself)`;
   }
+}
+
+/** The report entry of a rotation. */
+export function rotateReportEntry(r: RotateResult, s: RotateSubject, time: Date): ReportEntry {
+  const gate = r.outcome === 'gated' || r.outcome === 'failed' ? r.gate : undefined;
+  return {
+    time,
+    command: 'rotate',
+    instanceId: s.instanceId,
+    keyId: s.keyId,
+    ...(s.keyRing === undefined ? {} : { keyRing: s.keyRing }),
+    outcome: r.outcome,
+    exitCode: exitCodeFor(r),
+    ...callFields(r),
+    ...(gate === undefined ? {} : { notBefore: gate.notBefore, ...(gate.clockSkewMs === 0 ? {} : { clockSkewMs: gate.clockSkewMs }) }),
+    message: rotateMessage(r, s),
+  };
 }

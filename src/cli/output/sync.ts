@@ -1,7 +1,13 @@
 /** The result of one key's sync, as a human line and as the --json object. Pure. */
 import type { SyncResult } from '../../client/kms-client';
 import { exitCodeFor } from './exit-codes';
-import { attempts, describeFailure, duration, gatedSyncMessage, type Subject } from './words';
+import { attempts, describeFailure, duration, gatedSyncMessage, utc, type Subject } from './words';
+
+/** A service date as printed, or the raw text when it is not a date. */
+function when(raw: string): string {
+  const t = Date.parse(raw);
+  return Number.isFinite(t) ? utc(new Date(t)) : raw;
+}
 
 export interface SyncSubject {
   readonly keyId: string;
@@ -17,8 +23,13 @@ export interface SyncSubject {
 /** The one or two sentences about a sync's outcome. */
 export function syncMessage(r: SyncResult, s: SyncSubject): string {
   switch (r.outcome) {
-    case 'synced':
+    case 'synced': {
+      const n = r.notifiedByRotation;
+      if (n !== undefined) {
+        return `the key was rotated at ${when(n.rotatedAt)} for its declared rotation${n.keyVersion?.id === undefined ? '' : ` (version ${n.keyVersion.id})`}, and that rotation notified its associated resources; the service refuses a sync for the hour after a rotation (409 REQ_TOO_EARLY_ERR until ${utc(n.gate.notBefore)}), so there is nothing left to do`;
+      }
       return `sync accepted (${r.status ?? 204}): the service is re-notifying the key's associated resources`;
+    }
     case 'gated':
       return r.gate === undefined ? 'sync time gate closed; not synced' : gatedSyncMessage(r.gate, r.maxWaitSeconds);
     case 'failed': {
@@ -53,6 +64,7 @@ export function syncJson(r: SyncResult, s: SyncSubject): Record<string, unknown>
     ...(r.reasonCode === undefined ? {} : { reasonCode: r.reasonCode }),
     retryLater: r.retryLater,
     ...(s.registrations === undefined ? {} : { registrations: s.registrations }),
+    ...(r.notifiedByRotation === undefined ? {} : { notifiedByRotation: true, rotatedAt: r.notifiedByRotation.rotatedAt, notBefore: r.notifiedByRotation.gate.notBefore.toISOString() }),
     exitCode: exitCodeFor(r),
   };
 }
@@ -72,7 +84,9 @@ export function syncLine(r: SyncResult, s: SyncSubject): string {
   const message = syncMessage(r, s);
   switch (r.outcome) {
     case 'synced':
-      return `key-sync: synced ${subject}: ${message} [${meta}]`;
+      return r.notifiedByRotation === undefined
+        ? `key-sync: synced ${subject}: ${message} [${meta}]`
+        : `key-sync: no sync needed, ${subject}: ${message} [${meta}]`;
     case 'gated':
       return `key-sync: not synced yet, ${subject}: ${message} [${meta}]`;
     case 'failed':

@@ -77,7 +77,7 @@ export function describeLast(o: LastOutcome): string {
 
 /** What a call was about, for messages. */
 export interface Subject {
-  readonly action: 'sync' | 'list' | 'read';
+  readonly action: 'sync' | 'list' | 'read' | 'rotate';
   readonly instanceId: string;
   readonly keyId?: string;
   readonly keyRing?: string;
@@ -96,8 +96,11 @@ function saidDetail(said: ServerSaid): string {
   return `${said.reasonCode === undefined ? '' : ` ${said.reasonCode}`}${said.message === undefined ? '' : `: ${said.message}`}`;
 }
 
-/** What becomes of the action when the call failed. */
-function tail(s: Subject, retryLater: boolean): string {
+/** What becomes of the action when the call failed (`unknown`: a rotate request went unanswered). */
+function tail(s: Subject, retryLater: boolean, unknown = false): string {
+  if (unknown && s.action === 'rotate') {
+    return 'a rotate request went out without an answer, so the key may or may not have rotated: the next run reads the key first and does not rotate it again if it did';
+  }
   switch (s.action) {
     case 'sync':
       return retryLater ? 'not synced, retry later (the next apply retries it)' : 'not synced';
@@ -105,6 +108,36 @@ function tail(s: Subject, retryLater: boolean): string {
       return retryLater ? 'the listing did not complete, retry later' : 'the listing did not complete';
     case 'read':
       return retryLater ? 'the key could not be read, retry later' : 'the key could not be read';
+    case 'rotate':
+      return retryLater ? 'not rotated, retry later (the next apply retries it)' : 'not rotated';
+  }
+}
+
+const STATE_WORDS: Record<number, string> = { 0: 'pre-activation', 1: 'active', 2: 'suspended (disabled)', 3: 'deactivated', 5: 'destroyed' };
+
+/** "state 2 (suspended (disabled))". */
+export function keyState(state: number): string {
+  return `state ${state} (${STATE_WORDS[state] ?? 'unknown'})`;
+}
+
+/** Why a key cannot be rotated, and what to do. */
+function notRotatable(f: Extract<Failure, { kind: 'not-rotatable' }>): string {
+  const key = `key ${f.keyId}`;
+  switch (f.why.reason) {
+    case 'standard-key':
+      return `${key} is a standard key, and only root keys can be rotated; declare a KeyRotation for a root key only; nothing was sent`;
+    case 'imported':
+      return `${key} was created from imported key material: its rotation needs new key material, which key-sync does not handle; rotate it with \`ibmcloud kp key rotate\` and the new material (a rotation at or after the request then counts as this generation's), or remove the KeyRotation; nothing was sent`;
+    case 'state': {
+      const { state, service } = f.why;
+      const rule = service === 'hpcs'
+        ? 'Hyper Protect Crypto Services rotates only active keys (state 1)'
+        : service === 'key-protect'
+          ? 'Key Protect rotates only active (1) and deactivated (3) keys'
+          : 'the service rotates only active keys (and, on Key Protect, deactivated ones)';
+      const fix = state === 2 ? 'enable the key first' : state === 5 ? 'a destroyed key cannot be rotated; remove the KeyRotation' : state === 0 ? 'activate the key first' : 'reactivate the key first';
+      return `${key} is in ${keyState(state)}; ${rule}: ${fix}; nothing was sent`;
+    }
   }
 }
 
@@ -155,14 +188,17 @@ export interface DescribeOptions {
   readonly attemptsMade?: number;
   /** The gate a sync was waiting for when interrupted. */
   readonly gate?: GateInfo;
+  /** A rotate request went out without an answer and nothing since tells whether it was done. */
+  readonly outcomeUnknown?: boolean;
 }
 
 /** One or two sentences: what failed, what the service said, and what to do. */
 export function describeFailure(f: Failure, s: Subject, o: DescribeOptions): string {
   const key = s.keyId === undefined ? 'the instance' : `key ${s.keyId}`;
   const where = `instance ${s.instanceId}${s.keyRing === undefined ? '' : ` (key ring ${s.keyRing})`}`;
-  const role = s.action === 'sync' ? 'the Writer or Manager role' : 'at least the Reader role';
-  const doing = s.action === 'sync' ? `sync ${key}` : s.action === 'list' ? `list the registrations of ${key}` : `read ${key}`;
+  const role = s.action === 'sync' || s.action === 'rotate' ? 'the Writer or Manager role' : 'at least the Reader role';
+  const doing = s.action === 'sync' ? `sync ${key}` : s.action === 'rotate' ? `rotate ${key}` : s.action === 'list' ? `list the registrations of ${key}` : `read ${key}`;
+  const end = (retryLater: boolean): string => tail(s, retryLater, o.outcomeUnknown === true);
   const remembered = o.remembered === true ? ` (the answer to an earlier request of this run; not asked again for ${Math.round(REFUSAL_MEMORY_MS / 60_000)} minutes)` : '';
   switch (f.kind) {
     case 'refused': {
@@ -198,10 +234,10 @@ export function describeFailure(f: Failure, s: Subject, o: DescribeOptions): str
           ? `${f.endpoint} did not answer in TLS (${f.code}); check the endpoint's scheme and port`
           : `the response headers from ${f.endpoint} are larger than Node allows (${f.code}); if a proxy adds large headers, raise the limit with NODE_OPTIONS=--max-http-header-size=65536`;
       // Over-long headers mean an answer came back: the service may have acted on the request.
-      const end = s.action === 'sync' && f.problem === 'headers' && f.service === 'key-service'
-        ? 'the sync may or may not have been accepted (its answer could not be read)'
-        : tail(s, false);
-      return `${prefix}${what}; ${end}${remembered}`;
+      const outcome = (s.action === 'sync' || s.action === 'rotate') && f.problem === 'headers' && f.service === 'key-service'
+        ? `the ${s.action === 'sync' ? 'sync' : 'rotation'} may or may not have been accepted (its answer could not be read)`
+        : end(false);
+      return `${prefix}${what}; ${outcome}${remembered}`;
     }
     case 'gave-up': {
       const why = f.why === 'deadline'
@@ -211,7 +247,7 @@ export function describeFailure(f: Failure, s: Subject, o: DescribeOptions): str
       if (f.service === 'iam') {
         return `could not get an IAM token from ${f.endpoint}: ${why}; ${last}; ${f.reachedKeyService ? 'the call could not go on without a new token' : 'nothing was sent to the key service'}, retry later`;
       }
-      return `${serviceLabel(f)}: ${why}; ${last}; ${tail(s, true)}`;
+      return `${serviceLabel(f)}: ${why}; ${last}; ${end(true)}`;
     }
     case 'bad-response': {
       const cut = f.detail === 'cut-at-cap' ? ' (cut at the size cap)' : '';
@@ -219,21 +255,25 @@ export function describeFailure(f: Failure, s: Subject, o: DescribeOptions): str
         case 'token':
           return `IAM at ${f.endpoint} answered ${f.status} without a usable access_token${cut}; check IBMCLOUD_IAM_API_ENDPOINT`;
         case 'registrations':
-          return `the registrations listing at ${f.endpoint} answered ${f.status} with a body that is not a registrations collection${cut}; ${tail(s, false)}`;
+          return `the registrations listing at ${f.endpoint} answered ${f.status} with a body that is not a registrations collection${cut}; ${end(false)}`;
         case 'key':
         case 'versions':
-          return `the key service at ${f.endpoint} answered ${f.status} with a body that is not a key${cut}; ${tail(s, false)}`;
+          return `the key service at ${f.endpoint} answered ${f.status} with a body that is not a key${cut}; ${end(false)}`;
       }
       break;
     }
     case 'listing':
-      return `${listingProblem(f.problem, f.endpoint, s)}; ${tail(s, o.retryLater)}`;
+      return `${listingProblem(f.problem, f.endpoint, s)}; ${end(o.retryLater)}`;
+    case 'not-rotatable':
+      return notRotatable(f);
     case 'internal':
-      return `internal error in key-sync (${f.name}); ${tail(s, false)}. Please report it`;
+      return `internal error in key-sync (${f.name}); ${end(false)}. Please report it`;
     case 'aborted':
-      return s.action === 'sync' ? abortedSync(f.phase, o.attemptsMade ?? 0, o.gate) : `interrupted ${abortedWhere(f.phase, o.attemptsMade ?? 0)}; ${tail(s, true)}`;
+      if (s.action === 'sync') return abortedSync(f.phase, o.attemptsMade ?? 0, o.gate);
+      if (s.action === 'rotate' && f.phase === 'gate-wait') return `interrupted while waiting for the rotation time gate${o.gate === undefined ? '' : ` (opens ${utc(o.gate.notBefore)})`}; not rotated. The next apply will retry it`;
+      return `interrupted ${abortedWhere(f.phase, o.attemptsMade ?? 0)}; ${end(true)}`;
   }
-  return tail(s, o.retryLater);
+  return end(o.retryLater);
 }
 
 function abortedWhere(phase: string, attemptsMade: number): string {
@@ -244,6 +284,8 @@ function abortedWhere(phase: string, attemptsMade: number): string {
       return `during attempt ${attemptsMade}`;
     case 'token':
       return 'while getting an IAM token';
+    case 'reading-key':
+      return 'while reading the key';
     default:
       return 'before anything was sent';
   }
@@ -290,9 +332,22 @@ export function gatedSyncMessage(gate: GateInfo, maxWaitSeconds: number): string
   return `sync time gate closed until ${utc(gate.notBefore)}, in ${away}${note}; ${limit}; not synced. The next apply will retry it (Terraform taints the resource)`;
 }
 
+/** Why the rotation gate time is not the plain lastRotateDate + 1 h. */
+export function rotationGateNoteText(note: GateNote | undefined): string {
+  switch (note) {
+    case 'no-time-in-message':
+      return ' (the service refused the rotation, but the key shows no last rotation; trying again shortly)';
+    case 'time-in-the-past':
+      return " (the service refused the rotation although the key's last rotation is over an hour old; trying again shortly)";
+    default:
+      return '';
+  }
+}
+
 /** The first progress line of a gate wait. */
 export function gateWaitStartLine(gate: 'sync' | 'rotation', notBefore: Date, opensInMs: number, skewMs: number, note: GateNote | undefined, waitMs: number, maxWaitLeftMs: number): string {
-  return `${gate} time gate closed until ${utc(notBefore)} (in ${duration(opensInMs)}${byServiceClock(skewMs)})${gateNoteText(note)}; waiting ${duration(waitMs)} within --max-wait (${duration(maxWaitLeftMs)} left)`;
+  const noteText = gate === 'rotation' ? rotationGateNoteText(note) : gateNoteText(note);
+  return `${gate} time gate closed until ${utc(notBefore)} (in ${duration(opensInMs)}${byServiceClock(skewMs)})${noteText}; waiting ${duration(waitMs)} within --max-wait (${duration(maxWaitLeftMs)} left)`;
 }
 
 /** Why the IAM token cache is off, with the fix. */
