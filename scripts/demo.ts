@@ -144,6 +144,9 @@ function printApply(step: string, report: ApplyReport): void {
     const outcome = r.action === 'no-op' ? 'not run (nothing declared changed)' : outcomeLine(r);
     say(`      ${r.address.padEnd(34)} ${r.action.padEnd(8)} ${r.reason}`);
     if (r.action !== 'no-op') say(`        exit ${exit}: ${outcome}`);
+    // The emulator's clock is ahead because this demo moved it forward ("an hour later");
+    // the CLI measures the gate on the service's clock and says so.
+    if (/by the key service's clock/.test(outcome)) say("        (the emulator's clock is ahead of this machine's because this demo moved it forward an hour at a time; a real service's clock agrees with yours)");
     rows.push({ step, resource: r.address, action: r.action, exit, outcome: r.action === 'no-op' ? 'unchanged' : outcomeKind(r.exitCode) });
   }
 }
@@ -175,12 +178,12 @@ async function main(): Promise<number> {
     say(`[1/5] Emulator started at ${emulator.url} (IAM + key management), clock ${new Date(emulator.clock.now()).toISOString()}`);
 
     const synthFirst = () => synth(emulator.url, '2026-11-01');
-    synthFirst();
-    // Choosing may re-synthesize with another resource type, so the hashes are read after.
+    const synthesized = synthFirst();
+    say(`[2/5] Synthesized main.ts -> ${path.relative(process.cwd(), STACK_DIR)}/cdk.tf.json`);
+    for (const [addr, h] of Object.entries(synthesized)) say(`      ${addr.padEnd(34)} sync_hash ${short(h)}`);
+    // Choosing may re-synthesize with another resource type (step 3 says so).
     const { binary, why } = await chooseApplier(env, synthFirst);
     const first = synthFirst();
-    say(`[2/5] Synthesized main.ts -> ${path.relative(process.cwd(), STACK_DIR)}/cdk.tf.json`);
-    for (const [addr, h] of Object.entries(first)) say(`      ${addr.padEnd(34)} sync_hash ${short(h)}`);
     say(
       binary
         ? `[3/5] Apply with ${binary}: ${why}.`
@@ -188,6 +191,10 @@ async function main(): Promise<number> {
             '      so a stand-in runs each local-exec command exactly as Terraform would\n' +
             '      (/bin/sh -c, in the stack directory, with its environment):',
     );
+    if (Object.keys(first).join() !== Object.keys(synthesized).join()) {
+      say('      The same syncs (the same hashes) are now:');
+      for (const [addr, h] of Object.entries(first)) say(`      ${addr.padEnd(34)} sync_hash ${short(h)}`);
+    }
     let report = await apply('1 first apply', emptyState(), env, binary);
     expect(report.ok, 'the first apply must sync both keys');
 

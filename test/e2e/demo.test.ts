@@ -33,6 +33,13 @@ function expectStory(status: number | null, out: string): void {
   expect(out).toMatch(/exit 75: .*gate closed until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, in 1 h/);
   expect(out).toMatch(/PaymentsKey_sync +replace +tainted by a failed provisioner\n +exit 0: key-sync: synced/);
   expect(out).toMatch(/sync requests seen by the emulator: 5 \(4 x 204, 1 x 409 gated\)/);
+  // Step 2 lists what main.ts synthesizes (null_resource); a switch to terraform_data is
+  // explained in step 3, before its addresses are shown.
+  const step2 = out.slice(out.indexOf('[2/5]'), out.indexOf('[3/5]'));
+  expect(step2).toMatch(/null_resource\.PaymentsKey_sync +sync_hash/);
+  expect(step2).not.toContain('terraform_data');
+  // The gate line's clock skew is the demo's own clock jump, and the demo says so.
+  expect(out).toMatch(/by the key service's clock, which is 1 h( \d+ min)? ahead of this machine's.*\n +\(the emulator's clock is ahead of this machine's because this demo moved it forward/);
   expect(out).not.toContain('DEMO FAILED');
   // Nothing that looks like a credential: not the demo API key, not a token.
   for (const k of DEFAULT_SEED.apiKeys) expect(out).not.toContain(k);
