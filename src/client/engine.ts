@@ -8,7 +8,7 @@
 import { parseErrorBody, type ParsedErrorBody } from './errors';
 import type { CallPhase, Failure, LastOutcome, ServerSaid, Service } from './failure';
 import { HoldOff, type RequestSlots, type Sleep } from './pacing';
-import { classify, parseRetryAfter, referenceTime, type AttemptOutcome, type GateNote, type RetryLimits } from './retry-policy';
+import { classify, parseRetryAfter, provesNotActedOn, referenceTime, type AttemptOutcome, type GateNote, type RetryLimits } from './retry-policy';
 import type { RetryBudget } from './budget';
 import type { Sanitizer } from './sanitize';
 import { AbortedError, isAborted, type AttemptResult, type Headers, type HttpRequest, type Transport } from './transport';
@@ -101,6 +101,13 @@ export class Call {
   refreshedAfter401 = false;
   /** Gate waits so far (they space out repeated 409s: see gateDecision). */
   gateWaits = 0;
+  /** When (our clock) the latest key-service request went out. */
+  lastSentAt: number | undefined;
+  /**
+   * When (our clock) the first sync request of this call went out that the service may
+   * have accepted without its answer reaching us (a reset, a timeout after sending, a 5xx).
+   */
+  unanswered: { readonly since: number; readonly last: LastOutcome } | undefined;
   readonly start: number;
 
   constructor(
@@ -295,6 +302,11 @@ export class Engine {
             continue;
           }
           call.budget.spendRetry();
+          // A sync retried after an answer that does not prove it was refused: the retry's
+          // gate may show that it was accepted (kms-client.ts, gateStartedSince).
+          // (A 4xx, even one whose body was cut short, is a refusal.)
+          const refusal = result.kind === 'response' && result.status >= 400 && result.status <= 499;
+          if (ex.syncGate && !refusal && !provesNotActedOn(outcome) && call.unanswered === undefined && call.lastSentAt !== undefined) call.unanswered = { since: call.lastSentAt, last: lastOf(outcome) };
           call.onProgress?.({
             kind: 'backoff',
             what: ex.what,
@@ -334,7 +346,10 @@ export class Engine {
       // request may or may not have been acted on.
       call.phase = ex.service === 'iam' ? 'token' : 'request';
       if (ex.service === 'iam') call.iamAttempts++;
-      else call.attempts++;
+      else {
+        call.attempts++;
+        call.lastSentAt = this.deps.now();
+      }
       call.onProgress?.({ kind: 'attempt', attempt: ex.service === 'iam' ? call.iamAttempts : call.attempts, what: ex.what });
       const timeout = call.budget.attemptTimeoutMs(this.deps.now());
       return await this.deps.transport.attempt(req, timeout, call.signal);

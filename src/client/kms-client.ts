@@ -15,7 +15,7 @@ import type { Dispatcher } from 'undici';
 import { RetryBudget } from './budget';
 import { KeySyncError, type KeySyncErrorCode } from './errors';
 import { Call, Engine, type ExchangeOutcome, type ProgressEvent } from './engine';
-import { codeOf, isRetryLater, type CallPhase, type Failure } from './failure';
+import { codeOf, isRetryLater, type CallPhase, type Failure, type LastOutcome } from './failure';
 import { waitForGate } from './gate-wait';
 import { secretsOf, type Credentials } from './iam';
 import { IamTokens } from './iam-tokens';
@@ -24,7 +24,7 @@ import { runRotation, type KeyRead, type RotateOptions, type RotateResult, type 
 import { notifiedByRotation, rotatedAtOf } from './rotation-policy';
 import { RequestSlots, realSleep, type Sleep } from './pacing';
 import { parseKey, parseRegistrationsPage, type KeyInfo, type KeyVersion, type Registration } from './resources';
-import { DEFAULT_RETRY_LIMITS, GATE_REASON_CODE, gateDecision, type GateNote, type RetryLimits } from './retry-policy';
+import { DEFAULT_RETRY_LIMITS, GATE_REASON_CODE, SYNC_GATE_PERIOD_MS, gateDecision, gateStartedSince, type GateNote, type RetryLimits } from './retry-policy';
 import { createSanitizer, type Sanitizer } from './sanitize';
 import type { TokenStore } from './token-store';
 import { AbortedError, Transport, isAborted } from './transport';
@@ -133,6 +133,12 @@ export interface SyncResult extends CallInfo {
    * made for `rotationRequestedAt`, which notified the resources: outcome `synced`.
    */
   readonly notifiedByRotation?: { readonly rotatedAt: string; readonly keyVersion?: KeyVersion; readonly gate: GateInfo };
+  /**
+   * Set when a request of this call got no answer the service could not have acted on (a
+   * reset, a timeout after sending, a 5xx) and the retry met a gate that started after
+   * that request went out: the sync was accepted (outcome `synced`), and is not sent again.
+   */
+  readonly acceptedUnanswered?: { readonly last: LastOutcome; readonly gateStartedAt: Date; readonly gate: GateInfo };
 }
 
 export interface ListRegistrationsOptions extends CallOptions {
@@ -276,6 +282,19 @@ export class KmsClient {
             const skew = r.skewMs;
             const serverNow = this.now() + skew;
             gate = { notBefore: r.notBefore, ...(r.note === undefined ? {} : { note: r.note }), opensInMs: r.notBefore.getTime() - serverNow, clockSkewMs: skew };
+            const unanswered = call.unanswered;
+            if (unanswered !== undefined && gateStartedSince(r, unanswered.since + skew, serverNow)) {
+              // Accepted while its answer was lost: sending it again would only meet this gate
+              // (or, once it opens, notify the resources a second time).
+              call.phase = 'done';
+              return done({
+                outcome: 'synced',
+                retryLater: false,
+                status: 409,
+                reasonCode: r.said.reasonCode ?? GATE_REASON_CODE,
+                acceptedUnanswered: { last: unanswered.last, gateStartedAt: new Date(r.notBefore.getTime() - SYNC_GATE_PERIOD_MS), gate },
+              });
+            }
             if (opts.rotationRequestedAt !== undefined && !rotationChecked) {
               // Is this the gate of the rotation just made for the declared generation?
               rotationChecked = true;

@@ -339,6 +339,28 @@ function rfc3339ToMs(m: RegExpExecArray): number {
   return Date.UTC(year, month - 1, day, hour, minute, Math.min(second, 59)) + (second === 60 ? 1000 : 0) + ms - offsetMin * 60_000;
 }
 
+/** How long the service's sync gate lasts after a sync or a key change (DESIGN: an hour). */
+export const SYNC_GATE_PERIOD_MS = 3_600_000;
+/**
+ * Slack when matching a gate's start with a send time: gate times and Date headers have
+ * second resolution, and a skew under 2 s is not corrected (SERVER_CLOCK_MIN_SKEW_MS).
+ * Small, so that another pipeline's sync seconds earlier is not taken for ours.
+ */
+export const LOST_ANSWER_ALLOWANCE_MS = 5_000;
+
+/**
+ * Whether a sync gate started after `sinceMs`: the gate time the service named, less the
+ * gate's period, lies between `sinceMs` and `nowMs` (both on the service's clock, with
+ * {@link LOST_ANSWER_ALLOWANCE_MS} either side). Then a sync or key change was accepted
+ * after that moment, which re-notified the key's associated resources. Only a time the
+ * service named counts: not our hour-long fallback, nor a time in the past or far away.
+ */
+export function gateStartedSince(gate: GateTime, sinceMs: number, nowMs: number, periodMs: number = SYNC_GATE_PERIOD_MS): boolean {
+  if (gate.note !== undefined || !Number.isFinite(sinceMs) || !Number.isFinite(nowMs)) return false;
+  const started = gate.notBefore.getTime() - periodMs;
+  return started >= sinceMs - LOST_ANSWER_ALLOWANCE_MS && started <= nowMs + LOST_ANSWER_ALLOWANCE_MS;
+}
+
 /** Inputs of {@link gateDecision}. */
 export interface GateContext {
   readonly now: number;

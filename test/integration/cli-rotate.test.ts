@@ -143,7 +143,7 @@ test('rotates once: 204, a new version reported with the previous one, exit 0, t
 test('human line on stdout names the key, the generation, both versions and the correlation id', async () => {
   const r = await cli(rotateArgs('rot-active', t0));
   expect(r.code).toBe(0);
-  expect(r.stdout).toMatch(/^key-sync: rotated key rot-active \(instance 0f6d2a8e-4b1c-4e7a-9c3d-5a8b7e6f1d20\): rotated for generation 2026-Q4: new version .* \[HTTP 204, correlation id [0-9a-f-]{36}, 3 attempts\]\n$/);
+  expect(r.stdout).toMatch(/^key-sync: rotated key rot-active \(instance 0f6d2a8e-4b1c-4e7a-9c3d-5a8b7e6f1d20\): rotated for generation 2026-Q4: new version .* \[HTTP 204, correlation id [0-9a-f-]{36}, 3 requests\]\n$/);
   expect(r.stderr).toBe('');
   expect(rotations()[0]?.path).toBe('/api/v2/keys/rot-active/actions/rotate');
 });

@@ -129,6 +129,45 @@ test('409 gate with --json: outcome gated, notBefore, exit 75', async () => {
   expect(json(r)).toMatchObject({ outcome: 'gated', status: 409, code: 'KS_GATED', reasonCode: 'REQ_TOO_EARLY_ERR', notBefore: new Date(Math.ceil(opens / 1000) * 1000).toISOString(), retryLater: true, exitCode: 75 });
 });
 
+test('a sync accepted whose answer is lost (reset after the service acted): the retry meets the gate that sync started, exit 0, not sent a third time', async () => {
+  emu.injectFaults('keys.sync', [{ reset: 'after-handler' }]);
+  const r = await cli([...SYNC, '--json']);
+  expect(r.code).toBe(0);
+  const j = json(r);
+  expect(j).toMatchObject({ outcome: 'synced', confirmedBy: 'gate', status: 409, reasonCode: 'REQ_TOO_EARLY_ERR', attempts: 2, retryLater: false, exitCode: 0 });
+  expect(j['message']).toMatch(/^sync accepted, its answer lost: a sync request got no answer \(connection closed by the server \(UND_ERR_SOCKET\)\), and the retry met a time gate that started at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, as that request went out/);
+  expect(r.stderr).toMatch(/sync request to http:\/\/127\.0\.0\.1:\d+: connection closed by the server \(UND_ERR_SOCKET\) \(attempt 1 of 5\); trying again/);
+  // One sync acted on (the reset one), one refused by its gate; nothing after.
+  expect(requests(emu, 'keys.sync').map((e) => [e.status, e.handledStatus])).toEqual([[0, 204], [409, undefined]]);
+  // The service names gate times rounded up to the second.
+  const started = Date.parse(String(j['gateStartedAt']));
+  expect(started).toBeLessThanOrEqual(emu.clock.now() + 1000);
+  expect(started).toBeGreaterThan(emu.clock.now() - 10_000);
+});
+
+test('a reset while another sync\'s gate was already closed: the retry\'s gate started before this run, so it is gated (75), never "accepted"', async () => {
+  startGate();
+  emu.clock.advance(10 * 60_000); // someone else synced 10 minutes ago
+  emu.clearLog();
+  emu.injectFaults('keys.sync', [{ reset: 'after-handler' }]);
+  const r = await cli([...SYNC, '--json', '--max-wait', '0']);
+  expect(r.code).toBe(75);
+  expect(json(r)).toMatchObject({ outcome: 'gated', code: 'KS_GATED', retryLater: true });
+  expect(json(r)).not.toHaveProperty('confirmedBy');
+  expect(requests(emu, 'keys.sync').map((e) => [e.status, e.handledStatus])).toEqual([[0, 409], [409, undefined]]);
+});
+
+test('503 (the service did not act), then a gate another sync started seconds before: gated (75), not taken for ours', async () => {
+  // The gate starts 20 s before this run (well past the 5 s allowance for second-resolution times).
+  startGate();
+  emu.clock.advance(20_000);
+  emu.clearLog();
+  emu.injectFaults('keys.sync', [{ status: 503 }]);
+  const r = await cli([...SYNC, '--json', '--max-wait', '0']);
+  expect(r.code).toBe(75);
+  expect(json(r)).toMatchObject({ outcome: 'gated', code: 'KS_GATED' });
+});
+
 test('503, 503, 204: retried with backoff under one correlation id, exit 0', async () => {
   emu.injectFaults('keys.sync', [{ status: 503, times: 2 }]);
   const r = await cli([...SYNC, '--json']);

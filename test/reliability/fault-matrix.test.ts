@@ -101,6 +101,9 @@ const ROWS: readonly Row[] = [
   { target: 'sync', fault: '409 gate, far future (2099)', faults: [{ status: 409, body: gateBody('2099-01-01T00:00:00Z'), times: ALWAYS }], exit: 75, code: 'KS_GATED', requests: 1, maxWaitedMs: 0 },
   { target: 'sync', fault: '409 gate, unparseable time', faults: [{ status: 409, body: gateBody('tomorrow-ish'), times: ALWAYS }], exit: 75, code: 'KS_GATED', requests: 1, maxWaitedMs: 0 },
   { target: 'sync', fault: '409 gate, unparseable time, --max-wait 3700', args: ['--max-wait', '3700'], faults: [{ status: 409, body: gateBody('tomorrow-ish') }], exit: 0, requests: 2, also: { 'iam.token': 2 }, maxWaitedMs: 3_700_000 },
+  // The service acted and the connection dropped before its answer: the retry's gate, started as the lost request went out, shows it was accepted.
+  { target: 'sync', fault: 'reset after the service accepted, once', faults: [{ reset: 'after-handler' }], exit: 0, requests: 2 },
+  { target: 'sync', fault: 'reset after the service acted, always (no answer ever seen)', faults: [{ reset: 'after-handler', times: ALWAYS }], exit: 75, code: 'KS_NETWORK', requests: 5 },
   { target: 'sync', fault: '200 with an oversized body (8 MiB)', faults: [{ status: 200, oversizeBytes: 8 * 1024 * 1024 }], exit: 0, requests: 1 },
   { target: 'sync', fault: '200 whose body trickles forever', faults: [{ status: 200, body: 'x'.repeat(8192), trickleMs: 300 }], exit: 0, requests: 1 },
   { target: 'sync', fault: 'token expires during an hour-long gate wait', only: 'apikey', gate: true, tokenTtlSeconds: 600, advanceOnWait: 3_601_000, args: ['--max-wait', '3700'], exit: 0, requests: 2, also: { 'iam.token': 2 }, maxWaitedMs: 3_700_000 },

@@ -2,9 +2,12 @@ import {
   DEFAULT_RETRY_LIMITS,
   GATE_FALLBACK_MS,
   GATE_MARGIN_MS,
+  LOST_ANSWER_ALLOWANCE_MS,
+  SYNC_GATE_PERIOD_MS,
   backoffDelay,
   classify,
   gateDecision,
+  gateStartedSince,
   isTransientStatus,
   parseGateTime,
   parseRetryAfter,
@@ -176,6 +179,34 @@ describe('parseGateTime', () => {
     const g = parseGateTime(msg, NOW);
     expect(g.notBefore.getTime()).toBe(expectedMs);
     expect(g.note).toBe(note);
+  });
+});
+
+describe('gateStartedSince (was the gate started by a sync whose answer was lost?)', () => {
+  const SENT = NOW - 2_000; // the unanswered request went out 2 s before the retry's 409
+  const opening = (startedAt: number) => new Date(startedAt + SYNC_GATE_PERIOD_MS);
+  test.each<[string, Parameters<typeof gateStartedSince>[0], boolean]>([
+    ['started when the request went out', { notBefore: opening(SENT + 40) }, true],
+    ['started between the send and now', { notBefore: opening(SENT + 1_500) }, true],
+    ['named in whole seconds, up to the allowance before the send', { notBefore: opening(SENT - LOST_ANSWER_ALLOWANCE_MS) }, true],
+    ['started just past the allowance before the send (another sync, earlier)', { notBefore: opening(SENT - LOST_ANSWER_ALLOWANCE_MS - 1) }, false],
+    ['started ten minutes before the send', { notBefore: opening(SENT - 600_000) }, false],
+    ['starts in the future past the allowance (a lying time)', { notBefore: opening(NOW + LOST_ANSWER_ALLOWANCE_MS + 1) }, false],
+    ['far future (2099)', { notBefore: new Date('2099-01-01T00:00:00Z'), note: 'far-future' }, false],
+    ['no time in the message: our own hour-long fallback proves nothing', { notBefore: opening(NOW), note: 'no-time-in-message' }, false],
+    ['a time in the past: our margin proves nothing', { notBefore: new Date(NOW + GATE_MARGIN_MS), note: 'time-in-the-past' }, false],
+  ])('%s', (_name, gate, expected) => {
+    expect(gateStartedSince(gate, SENT, NOW)).toBe(expected);
+  });
+
+  test('not a number anywhere: false', () => {
+    expect(gateStartedSince({ notBefore: opening(SENT) }, NaN, NOW)).toBe(false);
+    expect(gateStartedSince({ notBefore: new Date(NaN) }, SENT, NOW)).toBe(false);
+  });
+
+  test('a gate period other than an hour is honoured', () => {
+    expect(gateStartedSince({ notBefore: new Date(SENT + 300_000) }, SENT, NOW, 300_000)).toBe(true);
+    expect(gateStartedSince({ notBefore: new Date(SENT + 300_000) }, SENT, NOW)).toBe(false);
   });
 });
 

@@ -1,7 +1,7 @@
 /** The result of `key-sync rotate`, as a human line and as the --json object. Pure. */
 import type { RotateResult } from '../../client/kms-client';
 import { exitCodeFor } from './exit-codes';
-import { attempts, describeFailure, duration, rotationGateNoteText, serviceClockNote, utc, type Subject } from './words';
+import { describeFailure, requests, duration, rotationGateNoteText, serviceClockNote, utc, type Subject } from './words';
 
 export interface RotateSubject {
   readonly keyId: string;
@@ -99,7 +99,7 @@ export function rotateLine(r: RotateResult, s: RotateSubject): string {
     r.reasonCode,
     r.code,
     `correlation id ${r.correlationId}`,
-    attempts(r.attempts),
+    requests(r.attempts),
     r.waitedMs >= 1000 ? `waited ${duration(r.waitedMs)}` : undefined,
   ].filter((x) => x !== undefined).join(', ');
   const subject = `key ${s.keyId} (instance ${s.instanceId})`;

@@ -1,7 +1,7 @@
 /** The result of one key's sync, as a human line and as the --json object. Pure. */
 import type { SyncResult } from '../../client/kms-client';
 import { exitCodeFor } from './exit-codes';
-import { attempts, describeFailure, duration, gatedSyncMessage, utc, type Subject } from './words';
+import { attempts, describeFailure, describeLast, duration, gatedSyncMessage, utc, type Subject } from './words';
 
 /** A service date as printed, or the raw text when it is not a date. */
 function when(raw: string): string {
@@ -27,6 +27,10 @@ export function syncMessage(r: SyncResult, s: SyncSubject): string {
       const n = r.notifiedByRotation;
       if (n !== undefined) {
         return `the key was rotated at ${when(n.rotatedAt)} for its declared rotation${n.keyVersion?.id === undefined ? '' : ` (version ${n.keyVersion.id})`}, and that rotation notified its associated resources; the service refuses a sync for the hour after a rotation (409 REQ_TOO_EARLY_ERR until ${utc(n.gate.notBefore)}), so there is nothing left to do`;
+      }
+      const a = r.acceptedUnanswered;
+      if (a !== undefined) {
+        return `sync accepted, its answer lost: a sync request got no answer (${describeLast(a.last)}), and the retry met a time gate that started at ${utc(a.gateStartedAt)}, as that request went out (409 REQ_TOO_EARLY_ERR until ${utc(a.gate.notBefore)}): the service accepted a sync (or a key change) then, and is re-notifying the key's associated resources; not sent again`;
       }
       return `sync accepted (${r.status ?? 204}): the service is re-notifying the key's associated resources`;
     }
@@ -64,6 +68,7 @@ export function syncJson(r: SyncResult, s: SyncSubject): Record<string, unknown>
     ...(r.reasonCode === undefined ? {} : { reasonCode: r.reasonCode }),
     retryLater: r.retryLater,
     ...(s.registrations === undefined ? {} : { registrations: s.registrations }),
+    ...(r.acceptedUnanswered === undefined ? {} : { confirmedBy: 'gate', gateStartedAt: r.acceptedUnanswered.gateStartedAt.toISOString(), notBefore: r.acceptedUnanswered.gate.notBefore.toISOString() }),
     ...(r.notifiedByRotation === undefined ? {} : { notifiedByRotation: true, rotatedAt: r.notifiedByRotation.rotatedAt, notBefore: r.notifiedByRotation.gate.notBefore.toISOString() }),
     exitCode: exitCodeFor(r),
   };

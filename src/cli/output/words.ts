@@ -46,6 +46,11 @@ export function attempts(n: number): string {
   return `${n} attempt${n === 1 ? '' : 's'}`;
 }
 
+/** "1 request", "3 requests": for a command whose requests are not all tries of one call (a rotation reads the key around its rotate). */
+export function requests(n: number): string {
+  return `${n} request${n === 1 ? '' : 's'}`;
+}
+
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
