@@ -46,6 +46,8 @@ const COMMANDS = {
   'sh + curl': (i) => `sh ./sync-curl.sh ${q(INSTANCE)} ${q(keyId(i))}`,
   'node:http': (i) => `node ./sync-http.js ${q(INSTANCE)} ${q(keyId(i))}`,
   'true': () => 'true',
+  // The floor of any CLI written for Node: a process that starts and does nothing.
+  'node -e 0': () => 'node -e 0',
 };
 
 /** Writes a stack directory for N keys running `variant`, and runs `terraform init` in it. */
@@ -129,7 +131,8 @@ async function applyScale({ quick, figure, rttMs = 50, setupMs = 100, rounds, lo
     log(`apply-scale: ${tf.version}; N = ${Ns.join(', ')}; ${R} round${R === 1 ? '' : 's'} + 1 warm-up; relay rtt ${rttMs} ms, set-up ${setupMs} ms per connection`);
     const check = await checkRelay(kpRelay);
     log(`apply-scale: relay check: first turn on a new connection ${check.first.toFixed(0)} ms (set-up + rtt = ${setupMs + rttMs}), next turn ${check.next.toFixed(0)} ms (rtt ${rttMs})`);
-    const variantsFor = (net) => (net === 'loopback' && !quick ? Object.keys(COMMANDS) : Object.keys(COMMANDS).filter((v) => v !== 'true'));
+    const NO_NETWORK = ['true', 'node -e 0'];
+    const variantsFor = (net) => (net === 'loopback' && !quick ? Object.keys(COMMANDS) : Object.keys(COMMANDS).filter((v) => !NO_NETWORK.includes(v)));
     const dirs = {};
     for (const n of Ns) for (const v of Object.keys(COMMANDS)) dirs[`${n}/${v}`] = makeStack(tf, work, n, v, baseEnv);
 
@@ -149,7 +152,7 @@ async function applyScale({ quick, figure, rttMs = 50, setupMs = 100, rounds, lo
       r.iamExchanges = entries.filter((e) => e.route === 'iam.token').length;
       r.syncs = entries.filter((e) => e.route === 'keys.sync' && e.status === 204).length;
       if (net === 'relay') r.connections = { iam: iamRelay.stats.connections, kp: kpRelay.stats.connections };
-      const expected = variant === 'true' ? 0 : n;
+      const expected = NO_NETWORK.includes(variant) ? 0 : n;
       if (r.syncs !== expected) throw new Error(`terraform apply (${n} keys, ${net}, ${variant}): ${r.syncs} syncs answered 204, expected ${expected}`);
       r.out = '';
       return r;
@@ -187,6 +190,10 @@ async function applyScale({ quick, figure, rttMs = 50, setupMs = 100, rounds, lo
       figure(`apply ${n} keys, relay: key-sync / sh + curl`, relay, 'x', `key-sync ${fmtS(A[`${n}/relay/key-sync`])}, sh + curl ${fmtS(A[`${n}/relay/sh + curl`])}, node:http ${fmtS(A[`${n}/relay/node:http`])}`, 0.8, '<=', undefined, opts);
       const loop = A[`${n}/loopback/key-sync`].medianMs / A[`${n}/loopback/sh + curl`].medianMs;
       figure(`apply ${n} keys, loopback: key-sync / sh + curl`, loop, 'x', `key-sync ${fmtS(A[`${n}/loopback/key-sync`])}, sh + curl ${fmtS(A[`${n}/loopback/sh + curl`])}, node:http ${fmtS(A[`${n}/loopback/node:http`])}`, 1.5, '<=', undefined, opts);
+      const floor = A[`${n}/loopback/node -e 0`];
+      if (floor !== undefined) {
+        figure(`apply ${n} keys, loopback: \`node -e 0\` per key / sh + curl (the floor of a Node CLI)`, floor.medianMs / A[`${n}/loopback/sh + curl`].medianMs, 'x', `node -e 0 ${fmtS(floor)}, sh + curl ${fmtS(A[`${n}/loopback/sh + curl`])}, true ${fmtS(A[`${n}/loopback/true`])}`);
+      }
       const iam = Math.max(A[`${n}/relay/key-sync`].iamExchanges.max, A[`${n}/loopback/key-sync`].iamExchanges.max);
       figure(`IAM exchanges in one apply of ${n} keys (key-sync, max of rounds)`, iam, '', `sh + curl: ${A[`${n}/relay/sh + curl`].iamExchanges.max}; one API key, one IAM endpoint, cold cache each apply`, 1, '<=', undefined, opts);
     }
@@ -237,7 +244,7 @@ function applyTable(details, n) {
     const relay = A[`${n}/relay/${v}`];
     const conns = relay?.connections ? `${relay.connections.iam} + ${relay.connections.kp}` : '-';
     const iam = A[`${n}/loopback/${v}`]?.iamExchanges.max ?? '-';
-    const name = v === 'true' ? '`true` (Terraform alone)' : v === 'sh + curl' ? '`sh` + two `curl` calls' : v === 'node:http' ? 'plain `node:http` script' : v;
+    const name = v === 'true' ? '`true` (Terraform alone)' : v === 'node -e 0' ? '`node -e 0` (an empty Node process)' : v === 'sh + curl' ? '`sh` + two `curl` calls' : v === 'node:http' ? 'plain `node:http` script' : v;
     lines.push(`| ${name} | ${cell(`${n}/loopback/${v}`)} | ${cell(`${n}/relay/${v}`)} | ${iam} | ${conns} |`);
   }
   return lines.join('\n');

@@ -36,6 +36,8 @@ const ENVIRONMENT = `Environment (credentials come only from here, never from fl
   IBMCLOUD_KP_API_ENDPOINT               overrides the key-management endpoint
   KEY_SYNC_REPORT                        run report: each run appends a JSON line per key
                                          (absolute path; created 0600); see \`key-sync report\`
+  KEY_SYNC_TOKEN_CACHE=off               do not share the IAM access token between runs
+                                         (default: cached 0600 in $XDG_RUNTIME_DIR or the temp dir)
   NODE_EXTRA_CA_CERTS                    PEM file of a private certificate authority to trust
   NODE_TLS_REJECT_UNAUTHORIZED=0         refused (exit 2): certificate verification stays on
   KEY_SYNC_TIME_SCALE                    test hook only: multiplies every wait (0 < x <= 1)

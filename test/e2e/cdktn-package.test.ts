@@ -7,8 +7,8 @@
  * (`resourceType: 'terraform_data'`) moves to cdktn without a sync, as the README's
  * migration steps say.
  *
- * The steps are the blocks marked `<!-- e2e: cdktn-... -->` (README.md, else
- * docs-proposed/; see doc-blocks.ts); the one edit made to them: `cdktf-key-sync` in the
+ * The steps are the blocks marked `<!-- e2e: cdktn-... -->` in README.md (see
+ * doc-blocks.ts); the one edit made to them: `cdktf-key-sync` in the
  * `npm install` line is the packed tarball. What cannot run here is skipped with the
  * reason: no npm registry or usable cache (never on CI), no `terraform`, or a Node older
  * than cdktn-cli needs for its own commands.

@@ -1,20 +1,16 @@
 /**
  * The documentation blocks e2e tests run as written. Each is a fenced block right after
- * a marker line `<!-- e2e: NAME -->` (blank lines between them allowed). The block is
- * looked for in README.md first, then in docs-proposed/*.md (text proposed for the README
- * and not merged yet); the first file that has the marker wins, and in it the marker must
- * occur exactly once.
+ * a marker line `<!-- e2e: NAME -->` (blank lines between them allowed), in README.md,
+ * where the marker must occur exactly once.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
 /** The files searched, in order. */
 export function docFiles(): string[] {
-  const proposed = path.join(ROOT, 'docs-proposed');
-  const extra = existsSync(proposed) ? readdirSync(proposed).filter((f) => f.endsWith('.md')).sort().map((f) => path.join(proposed, f)) : [];
-  return [path.join(ROOT, 'README.md'), ...extra];
+  return [path.join(ROOT, 'README.md')];
 }
 
 export interface DocBlock {

@@ -4,7 +4,7 @@
  * `key-sync report` then exits 75 naming the gated key and the time its gate opens.
  * - with the stand-in (always) and with the real `terraform` (terraform_data: no provider
  *   download), skipped with its reason where no binary is on PATH;
- * - the README's "In CI" examples (docs-proposed/in-ci.md until merged): the shell of the
+ * - the README's "In CI" examples: the shell of the
  *   GitHub Actions steps and of the GitLab CI job run exactly as written, with the
  *   environment each runner gives them, against the emulator and a real terraform apply
  *   (only `npx cdktf deploy` is stood in for, by `terraform apply` of the synthesized
@@ -213,7 +213,7 @@ withTerraform.describe('the README "In CI" examples, their shell run as written'
     const runDeploy = async (): Promise<{ r: CliRun; outputs: Record<string, string>; summary: string; report: string }> => {
       const runner = dir('runner');
       const files = { GITHUB_OUTPUT: path.join(runner, 'output'), GITHUB_STEP_SUMMARY: path.join(runner, 'summary.md') };
-      const known = { 'secrets.IBMCLOUD_API_KEY': canary, 'runner.temp': runner };
+      const known = { 'secrets.KEY_SYNC_API_KEY': canary, 'runner.temp': runner };
       // a fresh runner: its own temp directory, and so its own IAM token cache
       const env: Record<string, string> = { ...base, XDG_RUNTIME_DIR: dir('xdg'), PATH: `${bin}:${base['PATH']}`, GITHUB_ACTIONS: 'true', CI: 'true', RUNNER_TEMP: runner, GITHUB_WORKFLOW: workflow.name, GITHUB_REF_NAME: 'main', GITHUB_REPOSITORY: 'acme/infra', ...files, ...resolved(deploy.env, known), ...resolved(step?.env, known) };
       const r = await bash(step?.run ?? '', env, checkout);

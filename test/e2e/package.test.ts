@@ -7,8 +7,8 @@
  * inside the checkout cannot: a file missing from the tarball, a broken
  * `main`/`bin`/import path, steps that do not work in a new project.
  *
- * The steps are the blocks marked `<!-- e2e: infra-... -->` (README.md, else
- * docs-proposed/; see doc-blocks.ts). The one edit made to them: `cdktf-key-sync` in the
+ * The steps are the blocks marked `<!-- e2e: infra-... -->` in README.md (see
+ * doc-blocks.ts). The one edit made to them: `cdktf-key-sync` in the
  * `npm install` line is the packed tarball. Installing needs the npm registry or a cache
  * that can resolve the steps offline; where neither is there the tests are skipped with
  * the reason (never on CI). See npm-project.ts.
@@ -64,7 +64,7 @@ maybe.describe(`the packed package in a new cdktf project (steps from ${SETUP.fi
     const installed = path.join(project, 'node_modules', PACKAGE.name);
     const files = ['lib/index.js', 'lib/index.d.ts', 'lib/emulator/index.js', 'cdktn/index.js', 'cdktn/index.d.ts', 'cdktn/constructs/core.js', 'dist/key-sync.cjs', 'README.md', 'package.json'];
     expect(files.filter((f) => !fs.existsSync(path.join(installed, f)))).toEqual([]);
-    for (const absent of ['test', 'src', 'docs-proposed', 'lib/constructs/core-cdktn.js']) expect({ absent, present: fs.existsSync(path.join(installed, absent)) }).toEqual({ absent, present: false });
+    for (const absent of ['test', 'src', 'bench', 'lib/constructs/core-cdktn.js']) expect({ absent, present: fs.existsSync(path.join(installed, absent)) }).toEqual({ absent, present: false });
   });
 
   test('the installed bin runs', () => {

@@ -1,5 +1,5 @@
 /**
- * The README's rotation example (docs-proposed/rotation.md until merged, marker
+ * The README's rotation example (marker
  * `rotation-main`) synthesized as written, with `cdktf-key-sync` pointed at this checkout,
  * and what the text around it says about the result: the requested-at record, the
  * rotation, the order, the hash.
