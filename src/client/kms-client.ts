@@ -13,9 +13,10 @@
 import { randomUUID as nodeRandomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import { RetryBudget } from './budget';
-import { KeySyncError, type KeySyncErrorCode } from './errors';
-import { Call, Engine, type ExchangeOutcome, type ProgressEvent } from './engine';
-import { codeOf, isRetryLater, type CallPhase, type Failure, type LastOutcome } from './failure';
+import { KeySyncError } from './errors';
+import { callInfo, failed, type CallInfo, type CallOptions, type GateInfo } from './call-info';
+import { Call, Engine, type ExchangeOutcome } from './engine';
+import type { Failure, LastOutcome } from './failure';
 import { waitForGate } from './gate-wait';
 import { secretsOf, type Credentials } from './iam';
 import { IamTokens } from './iam-tokens';
@@ -24,12 +25,13 @@ import { runRotation, type KeyRead, type RotateOptions, type RotateResult, type 
 import { notifiedByRotation, rotatedAtOf } from './rotation-policy';
 import { RequestSlots, realSleep, type Sleep } from './pacing';
 import { parseKey, parseRegistrationsPage, type KeyInfo, type KeyVersion, type Registration } from './resources';
-import { DEFAULT_RETRY_LIMITS, GATE_REASON_CODE, SYNC_GATE_PERIOD_MS, gateDecision, gateStartedSince, type GateNote, type RetryLimits } from './retry-policy';
+import { DEFAULT_RETRY_LIMITS, GATE_REASON_CODE, SYNC_GATE_PERIOD_MS, gateDecision, gateStartedSince, type RetryLimits } from './retry-policy';
 import { createSanitizer, type Sanitizer } from './sanitize';
 import type { TokenStore } from './token-store';
 import { AbortedError, Transport, isAborted } from './transport';
 import { checkEndpointUrl, displayUrl } from '../domain/endpoints';
 
+export type { CallInfo, CallOptions, GateInfo } from './call-info';
 export type { ProgressEvent } from './engine';
 export type { RotateOptions, RotateResult } from './rotation';
 export type { Registration, KeyInfo, KeyVersion } from './resources';
@@ -68,37 +70,6 @@ export interface KmsClientOptions {
   readonly tokenStore?: TokenStore;
 }
 
-/** What every result says about the call. */
-export interface CallInfo {
-  /** The Correlation-Id sent with every request of the call. */
-  readonly correlationId: string;
-  /** Requests sent to the key service. */
-  readonly attempts: number;
-  /** Requests sent to IAM. */
-  readonly iamAttempts: number;
-  /** Time spent waiting (backoff and gate), ms on the client's clock. */
-  readonly waitedMs: number;
-  /** Where the call was when it ended (relevant when interrupted). */
-  readonly phase: CallPhase;
-  /** Last HTTP status from the key service, if any. */
-  readonly status?: number;
-  /** Set unless the call succeeded. */
-  readonly failure?: Failure;
-  /** The failure is an earlier call's answer, not asked again (see engine.ts, iam-tokens.ts). */
-  readonly remembered?: boolean;
-  readonly code?: KeySyncErrorCode;
-  /** The service's reason code, when it gave one. */
-  readonly reasonCode?: string;
-  /** Not done yet, try again later (exit 75) as opposed to a permanent failure (exit 1). */
-  readonly retryLater: boolean;
-}
-
-export interface CallOptions {
-  readonly instanceId: string;
-  readonly keyRing?: string;
-  readonly onProgress?: (e: ProgressEvent) => void;
-  readonly signal?: AbortSignal;
-}
 
 export interface SyncOptions extends CallOptions {
   /** --max-wait: how long the call may wait for the time gate, from its start; 0 = never. */
@@ -110,17 +81,6 @@ export interface SyncOptions extends CallOptions {
    * notified the associated resources and the sync succeeds (see rotation-policy.ts).
    */
   readonly rotationRequestedAt?: Date;
-}
-
-/** A time gate the call stopped at (or was waiting for when interrupted). */
-export interface GateInfo {
-  /** The earliest time the service allows the action (service clock). */
-  readonly notBefore: Date;
-  readonly note?: GateNote;
-  /** How far away notBefore was when the call stopped, ms, on the service's clock. */
-  readonly opensInMs: number;
-  /** The service's clock minus ours, ms. */
-  readonly clockSkewMs: number;
 }
 
 export interface SyncResult extends CallInfo {
@@ -471,25 +431,3 @@ function outcomeFailure(r: Exclude<ExchangeOutcome, { kind: 'done' }>): Failure 
   throw new Error(`internal: a read came back ${r.kind}`);
 }
 
-function callInfo(call: Call): CallInfo {
-  return {
-    correlationId: call.correlationId,
-    attempts: call.attempts,
-    iamAttempts: call.iamAttempts,
-    waitedMs: call.waitedMs,
-    phase: call.phase,
-    retryLater: false,
-    ...(call.lastStatus === undefined ? {} : { status: call.lastStatus }),
-  };
-}
-
-function failed(failure: Failure, remembered: boolean): Pick<CallInfo, 'failure' | 'code' | 'retryLater' | 'reasonCode' | 'remembered'> {
-  const reasonCode = 'reasonCode' in failure ? failure.reasonCode : undefined;
-  return {
-    failure,
-    code: codeOf(failure),
-    retryLater: isRetryLater(failure),
-    ...(remembered ? { remembered } : {}),
-    ...(reasonCode === undefined ? {} : { reasonCode }),
-  };
-}

@@ -11,7 +11,7 @@ import type { KmsService } from '../domain/endpoints';
 import type { Call, Engine, Exchange } from './engine';
 import type { Failure, LastOutcome } from './failure';
 import { waitForGate } from './gate-wait';
-import type { CallInfo, CallOptions, GateInfo } from './kms-client';
+import type { CallInfo, CallOptions, GateInfo } from './call-info';
 import type { KeyInfo, KeyVersion } from './resources';
 import { backoffDelay, gateDecision, type GateNote, type RetryLimits } from './retry-policy';
 import {

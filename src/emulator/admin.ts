@@ -4,6 +4,7 @@ import { emptyReply, jsonReply, type Reply } from './reply';
 import type { RequestLog } from './request-log';
 import { applySettings, parseSettings, settingsJson } from './settings';
 import type { EmulatorState } from './state';
+import { show } from './show-value';
 
 /**
  * The admin API under `/__emulator/` (exists only on the emulator; no auth, loopback):
@@ -44,16 +45,6 @@ function parseJsonBody(body: Buffer): { ok: true; value: unknown } | { ok: false
   }
 }
 
-/** A value for an error message: JSON, at most 80 characters. */
-function show(value: unknown): string {
-  let s: string;
-  try {
-    s = JSON.stringify(value) ?? String(value);
-  } catch {
-    s = String(value);
-  }
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
-}
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

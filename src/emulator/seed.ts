@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseFaultTarget, parseFaults, type Fault, type FaultTarget } from './faults';
 import { CATCH_UP_MODES, type CatchUp } from './registration-catch-up';
 import { parseSettings, type EmulatorSettingsInput } from './settings';
+import { show } from './show-value';
 
 /**
  * What the emulator starts with: instances, root keys, registrations, API keys and
@@ -163,15 +164,6 @@ export function isCrn(value: string): boolean {
   return parts.length === 10 && parts[0] === 'crn' && parts[1] === 'v1' && parts.slice(2, 8).every((p, i) => p !== '' || i === 4 || i === 5);
 }
 
-function show(value: unknown): string {
-  let s: string;
-  try {
-    s = JSON.stringify(value) ?? String(value);
-  } catch {
-    s = String(value);
-  }
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
-}
 
 class SeedError extends Error {
   constructor(source: string, path: string, value: unknown, fix: string) {

@@ -2,6 +2,7 @@
  * Emulator settings that tests may change while it runs (from the options, a seed's
  * `settings`, or `POST /__emulator/settings`), validated in one place. Pure.
  */
+import { show } from './show-value';
 
 /** Largest page the real service returns (`limit` at most 5000). */
 export const MAX_PAGE_LIMIT = 5000;
@@ -44,15 +45,6 @@ export function defaultSettings(): EmulatorSettings {
 
 const FIELDS = ['maxPageSize', 'registrationAckSeconds', 'versionDateSkewSeconds'] as const;
 
-function show(value: unknown): string {
-  let s: string;
-  try {
-    s = JSON.stringify(value) ?? String(value);
-  } catch {
-    s = String(value);
-  }
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
-}
 
 /**
  * Validates settings JSON; throws an Error naming `path.field`, the value and the fix.

@@ -68,10 +68,21 @@ export function callFields(r: CallInfo): Pick<ReportEntry, 'correlationId' | 'at
 
 /** The report entry of one key's sync (single or fleet). */
 export function syncReportEntry(r: SyncResult, s: SyncSubject, time: Date): ReportEntry {
-  const gate = r.gate !== undefined && r.outcome !== 'synced' ? r.gate : undefined;
+  return keyEntry('sync', r, s, r.outcome !== 'synced' ? r.gate : undefined, syncMessage(r, s), time);
+}
+
+/** The entry of one command's result for one key; `gate` when it stopped at (or in) one. */
+function keyEntry(
+  command: string,
+  r: CallInfo & { readonly outcome: string },
+  s: { readonly instanceId: string; readonly keyId: string; readonly keyRing?: string },
+  gate: { readonly notBefore: Date; readonly clockSkewMs: number } | undefined,
+  message: string,
+  time: Date,
+): ReportEntry {
   return {
     time,
-    command: 'sync',
+    command,
     instanceId: s.instanceId,
     keyId: s.keyId,
     ...(s.keyRing === undefined ? {} : { keyRing: s.keyRing }),
@@ -79,7 +90,7 @@ export function syncReportEntry(r: SyncResult, s: SyncSubject, time: Date): Repo
     exitCode: exitCodeFor(r),
     ...callFields(r),
     ...(gate === undefined ? {} : { notBefore: gate.notBefore, ...(gate.clockSkewMs === 0 ? {} : { clockSkewMs: gate.clockSkewMs }) }),
-    message: syncMessage(r, s),
+    message,
   };
 }
 
@@ -172,17 +183,5 @@ export function reportFileNote(file: string, p: ReportFileProblem): string {
 
 /** The report entry of a rotation. */
 export function rotateReportEntry(r: RotateResult, s: RotateSubject, time: Date): ReportEntry {
-  const gate = r.outcome === 'gated' || r.outcome === 'failed' ? r.gate : undefined;
-  return {
-    time,
-    command: 'rotate',
-    instanceId: s.instanceId,
-    keyId: s.keyId,
-    ...(s.keyRing === undefined ? {} : { keyRing: s.keyRing }),
-    outcome: r.outcome,
-    exitCode: exitCodeFor(r),
-    ...callFields(r),
-    ...(gate === undefined ? {} : { notBefore: gate.notBefore, ...(gate.clockSkewMs === 0 ? {} : { clockSkewMs: gate.clockSkewMs }) }),
-    message: rotateMessage(r, s),
-  };
+  return keyEntry('rotate', r, s, r.outcome === 'gated' || r.outcome === 'failed' ? r.gate : undefined, rotateMessage(r, s), time);
 }
