@@ -5,12 +5,8 @@
  * backoff phase, request slots handed to a waiter that has gone, and 2xx bodies that are
  * not what they claim.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 import { RetryBudget } from '../../src/client/budget';
 import { Call, Engine } from '../../src/client/engine';
 import { KmsClient } from '../../src/client/kms-client';
@@ -20,6 +16,7 @@ import { createSanitizer } from '../../src/client/sanitize';
 import { AbortedError, Transport } from '../../src/client/transport';
 import { run } from '../../src/cli/run';
 import { skipUnless } from '../helpers/skip';
+import { HAS_PYTHON, blackHole } from './harness';
 
 const INSTANCE = '0f6d2a8e-4b1c-4e7a-9c3d-5a8b7e6f1d20';
 const KEY = '4a1e9c37-8d2b-4f60-b5a3-2c7d9e1f0b84';
@@ -89,34 +86,18 @@ describe('a request that must not be sent twice (idempotent: false)', () => {
     }
   });
 
-  const PYTHON = spawnSync('python3', ['-c', 'print(1)'], { encoding: 'utf8' }).status === 0;
-  skipUnless(PYTHON, 'the black-holed connect test of a non-idempotent request', 'no python3 to hold a listen queue full').test('a connect that never completes proves nothing was sent: retried', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'ks-blackhole-'));
-    const script = path.join(dir, 'hold.py');
-    writeFileSync(script, [
-      'import socket, time',
-      's = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)',
-      'port = s.getsockname()[1]',
-      'fill = []',
-      'for _ in range(8):',
-      '    c = socket.socket(); c.setblocking(False)',
-      '    try: c.connect(("127.0.0.1", port))',
-      '    except BlockingIOError: pass',
-      '    fill.append(c)',
-      'print(port, flush=True)',
-      'time.sleep(60)',
-    ].join('\n'));
-    const py = spawn('python3', [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  skipUnless(HAS_PYTHON, 'the black-holed connect test of a non-idempotent request', 'no python3 to hold a listen queue full').test('a connect that never completes proves nothing was sent: retried', async () => {
+    const hole = await blackHole();
     const { engine: e, transport } = engine();
     try {
-      const port = await new Promise<number>((resolve) => py.stdout.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
+      const port = hole.port;
       const call = new Call('c', new RetryBudget(e.limits, Date.now()), Date.now(), undefined, undefined);
       const r = await e.run(post(`http://127.0.0.1:${port}`), call);
       expect(r).toMatchObject({ kind: 'fail', failure: { kind: 'gave-up', why: 'attempts', last: { kind: 'timeout', phase: 'connect' } } });
       expect(call.attempts).toBe(5);
     } finally {
       await transport.close();
-      py.kill();
+      hole.close();
     }
   });
 });

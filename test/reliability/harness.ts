@@ -1,11 +1,12 @@
 /**
  * Shared harness of the reliability suite (not a test file): per-file random canary
  * credentials registered in an emulator, CLI runs with leak checks, a connection
- * recorder, and a plain-text table printer for the fault matrix.
+ * recorder, a black-holed port, and a plain-text table printer for the fault matrix.
  */
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
-import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DEFAULT_SEED } from '../../src/emulator/seed';
@@ -149,4 +150,46 @@ export async function tapProxy(port: number, onData: (chunk: string) => void): P
       srv.close(() => r());
     }),
   };
+}
+
+/** Whether python3 is here (it holds a listen queue full for {@link blackHole}). */
+export const HAS_PYTHON = spawnSync('python3', ['-c', 'print(1)'], { encoding: 'utf8' }).status === 0;
+
+/**
+ * A black-holed TCP port on loopback: a socket that listens with a queue of one and never
+ * accepts, its queue filled, so the kernel drops further SYNs and a connect hangs, as to a
+ * black-holed address. Needs python3 ({@link HAS_PYTHON}): Node cannot set a listen backlog
+ * of zero.
+ */
+export async function blackHole(): Promise<{ port: number; close: () => void }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ks-blackhole-'));
+  const script = path.join(dir, 'hold.py');
+  writeFileSync(script, [
+    'import socket, time',
+    's = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)',
+    'port = s.getsockname()[1]',
+    'fill = []',
+    'for _ in range(8):',
+    '    c = socket.socket(); c.setblocking(False)',
+    '    try: c.connect(("127.0.0.1", port))',
+    '    except BlockingIOError: pass',
+    '    fill.append(c)',
+    'print(port, flush=True)',
+    'time.sleep(60)',
+  ].join('\n'));
+  const py = spawn('python3', [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const close = (): void => {
+    py.kill();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      py.once('error', reject);
+      py.stdout.once('data', (d: Buffer) => resolve(Number(String(d).trim())));
+    });
+    return { port, close };
+  } catch (e) {
+    close();
+    throw e;
+  }
 }

@@ -17,6 +17,7 @@ import { KmsClient } from '../../src/client/kms-client';
 import { KmsInstance } from '../../src/constructs';
 import { CLI, runCli, runProcess, type CliRun } from '../helpers/cli';
 import { skipUnless } from '../helpers/skip';
+import { HAS_PYTHON, blackHole } from './harness';
 
 const INSTANCE = '0f6d2a8e-4b1c-4e7a-9c3d-5a8b7e6f1d20';
 const KEY = '4a1e9c37-8d2b-4f60-b5a3-2c7d9e1f0b84';
@@ -325,28 +326,10 @@ describe('connections that never complete', () => {
     }
   });
 
-  const PYTHON = spawnSync('python3', ['-c', 'print(1)'], { encoding: 'utf8' }).status === 0;
-  skipUnless(PYTHON, 'the black-holed connect test', 'no python3 to hold a listen queue full').test('a black-holed TCP connect (listen queue full, SYNs dropped) is cut at the attempt timeout', async () => {
-    // A socket that listens with a queue of one and never accepts: once the queue is full
-    // the kernel drops further SYNs, so a connect hangs, as to a black-holed address.
-    const dir = mkdtempSync(path.join(tmpdir(), 'ks-blackhole-'));
-    const script = path.join(dir, 'hold.py');
-    writeFileSync(script, [
-      'import socket, time',
-      's = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)',
-      'port = s.getsockname()[1]',
-      'fill = []',
-      'for _ in range(8):',
-      '    c = socket.socket(); c.setblocking(False)',
-      '    try: c.connect(("127.0.0.1", port))',
-      '    except BlockingIOError: pass',
-      '    fill.append(c)',
-      'print(port, flush=True)',
-      'time.sleep(60)',
-    ].join('\n'));
-    const py = spawn('python3', [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  skipUnless(HAS_PYTHON, 'the black-holed connect test', 'no python3 to hold a listen queue full').test('a black-holed TCP connect (listen queue full, SYNs dropped) is cut at the attempt timeout', async () => {
+    const hole = await blackHole();
     try {
-      const port = await new Promise<number>((resolve) => py.stdout.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
+      const port = hole.port;
       const url = `http://127.0.0.1:${port}`;
       const r = await runCli(['sync', '--instance-id', INSTANCE, '--key-id', KEY, '--json'], env(url, { KEY_SYNC_ATTEMPT_TIMEOUT_MS: '300' }), { timeoutMs: 20_000 });
       expect(r.code).toBe(75);
@@ -354,7 +337,7 @@ describe('connections that never complete', () => {
       expect(String(json(r)['message'])).toContain('the attempt timed out while connecting');
       expect(r.ms).toBeLessThan(6_000);
     } finally {
-      py.kill();
+      hole.close();
     }
   });
 });
