@@ -4,7 +4,7 @@
 // and is what the KeySync construct copies into each stack as a TerraformAsset, so a
 // synthesized stack directory needs nothing but Node >= 20 to run it.
 //
-// Start-up time is most of what a one-key sync costs (issue 6), so the bundle loads only
+// Start-up time is most of what a one-key sync costs, so the bundle loads only
 // what the CLI uses (measured with `npm run bench`; numbers in bench/README.md):
 // - `undici` resolves to the pieces the client uses (Agent, its connector, Dispatcher#request)
 //   instead of undici's index, which loads fetch, WebSocket, caches, mocks, proxies...

@@ -2,7 +2,7 @@
  * The shipped bundle (dist/key-sync.cjs) itself: what a one-key sync loads, that this
  * Node accepts the embedded V8 code cache, and that the bundle's stand-ins for Node
  * modules (scripts/bundle-cli.js) behave as the real ones do. These guard the start-up
- * figures of issue 6 against a dependency upgrade that quietly undoes them.
+ * figures (bench/README.md) against a dependency upgrade that quietly undoes them.
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';

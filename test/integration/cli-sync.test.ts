@@ -1,6 +1,6 @@
 /**
  * The CLI as a child process (node dist/key-sync.cjs) against the emulator on 127.0.0.1:
- * every case of issue 3's "Must show", with request counts from the emulator's log and a
+ * each sync outcome (accepted, gated, retried, refused), with request counts from the emulator's log and a
  * canary API key that must never appear in stdout or stderr. Waits are scaled with the
  * KEY_SYNC_TIME_SCALE test hook (0.001: an hour takes 3.6 s, a 1 s backoff 1 ms).
  */

@@ -1,5 +1,5 @@
 /**
- * The fault matrix (issue 7): every fault the network and the API can produce, for the
+ * The fault matrix: every fault the network and the API can produce, for the
  * sync, the IAM exchange and the registrations listing, run through the real CLI
  * (dist/key-sync.cjs, a child process) against the emulator over real HTTP. One row per
  * case; the table below IS the test. Each row: its own emulator on 127.0.0.1:0, a random
