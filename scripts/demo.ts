@@ -1,5 +1,5 @@
 /**
- * `npm start`: the whole flow of DESIGN §3 on this machine, with no cloud account.
+ * `npm start`: the whole flow (emulator, synth, apply, change, gate, retry) on this machine, with no cloud account.
  *
  *  1. start the emulator (IAM + key management) on a free loopback port;
  *  2. synthesize main.ts pointed at it;

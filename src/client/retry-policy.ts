@@ -16,7 +16,7 @@
  *   header when it disagrees with ours, else ours).
  */
 
-/** Limits of the transient-failure retry budget (DESIGN 5.2). */
+/** Limits of the transient-failure retry budget (README "How retries and the time gate work"). */
 export interface RetryLimits {
   /** Retries after the first attempt (network, 408, 429, 5xx but 501). */
   readonly maxRetries: number;
@@ -339,7 +339,7 @@ function rfc3339ToMs(m: RegExpExecArray): number {
   return Date.UTC(year, month - 1, day, hour, minute, Math.min(second, 59)) + (second === 60 ? 1000 : 0) + ms - offsetMin * 60_000;
 }
 
-/** How long the service's sync gate lasts after a sync or a key change (DESIGN: an hour). */
+/** How long the service's sync gate lasts after a sync or a key change ("synced or changed within the last hour", as its 409 says). */
 export const SYNC_GATE_PERIOD_MS = 3_600_000;
 /**
  * Slack when matching a gate's start with a send time: gate times and Date headers have

@@ -12,7 +12,7 @@ import {
 const INST = '6b3f8d1a-2c9e-4d7b-8a5f-1e0c9b2d4a73';
 
 describe('regions', () => {
-  test('the lists of DESIGN 6', () => {
+  test('the regions IBM documents for each service', () => {
     expect([...KEY_PROTECT_REGIONS].sort()).toEqual(['au-syd', 'br-sao', 'ca-mon', 'ca-tor', 'eu-de', 'eu-es', 'eu-gb', 'in-che', 'in-mum', 'jp-osa', 'jp-tok', 'us-east', 'us-south']);
     expect([...HPCS_REGIONS].sort()).toEqual(['au-syd', 'br-sao', 'ca-tor', 'eu-de', 'eu-es', 'eu-gb', 'jp-tok', 'us-east', 'us-south']);
   });

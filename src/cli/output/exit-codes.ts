@@ -1,4 +1,4 @@
-/** Exit codes (sysexits-style; DESIGN 5.2). Pipelines branch on them: they are stable. */
+/** Exit codes (sysexits-style: 75 is EX_TEMPFAIL; README "How retries and the time gate work"). Pipelines branch on them: they are stable. */
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
