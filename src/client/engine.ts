@@ -104,10 +104,11 @@ export class Call {
   /** When (our clock) the latest key-service request went out. */
   lastSentAt: number | undefined;
   /**
-   * When (our clock) the first sync request of this call went out that the service may
-   * have accepted without its answer reaching us (a reset, a timeout after sending, a 5xx).
+   * The sync requests of this call that the service may have accepted without their answer
+   * reaching us (a reset, a timeout after sending, a 5xx): when each went out and when it
+   * ended, on our clock. Cleared by a gate that none of them started (they were refused).
    */
-  unanswered: { readonly since: number; readonly last: LastOutcome } | undefined;
+  unanswered: Array<{ readonly sentAt: number; readonly endedAt: number; readonly last: LastOutcome }> = [];
   readonly start: number;
 
   constructor(
@@ -306,7 +307,7 @@ export class Engine {
           // gate may show that it was accepted (kms-client.ts, gateStartedSince).
           // (A 4xx, even one whose body was cut short, is a refusal.)
           const refusal = result.kind === 'response' && result.status >= 400 && result.status <= 499;
-          if (ex.syncGate && !refusal && !provesNotActedOn(outcome) && call.unanswered === undefined && call.lastSentAt !== undefined) call.unanswered = { since: call.lastSentAt, last: lastOf(outcome) };
+          if (ex.syncGate && !refusal && !provesNotActedOn(outcome) && call.lastSentAt !== undefined) call.unanswered.push({ sentAt: call.lastSentAt, endedAt: localNow, last: lastOf(outcome) });
           call.onProgress?.({
             kind: 'backoff',
             what: ex.what,

@@ -25,7 +25,7 @@ import { runRotation, type KeyRead, type RotateOptions, type RotateResult, type 
 import { notifiedByRotation, rotatedAtOf } from './rotation-policy';
 import { RequestSlots, realSleep, type Sleep } from './pacing';
 import { parseKey, parseRegistrationsPage, type KeyInfo, type KeyVersion, type Registration } from './resources';
-import { DEFAULT_RETRY_LIMITS, GATE_REASON_CODE, SYNC_GATE_PERIOD_MS, gateDecision, gateStartedSince, type RetryLimits } from './retry-policy';
+import { DEFAULT_RETRY_LIMITS, GATE_REASON_CODE, SYNC_GATE_PERIOD_MS, gateDecision, gateStartedDuring, type RetryLimits } from './retry-policy';
 import { createSanitizer, type Sanitizer } from './sanitize';
 import type { TokenStore } from './token-store';
 import { AbortedError, Transport, isAborted } from './transport';
@@ -242,8 +242,12 @@ export class KmsClient {
             const skew = r.skewMs;
             const serverNow = this.now() + skew;
             gate = { notBefore: r.notBefore, ...(r.note === undefined ? {} : { note: r.note }), opensInMs: r.notBefore.getTime() - serverNow, clockSkewMs: skew };
-            const unanswered = call.unanswered;
-            if (unanswered !== undefined && gateStartedSince(r, unanswered.since + skew, serverNow)) {
+            // Did one of this call's unanswered requests start this gate (on the service's clock)?
+            const lost = gateStartedDuring(r, call.unanswered.map((u) => ({ fromMs: u.sentAt + skew, toMs: u.endedAt + skew })));
+            const unanswered = lost === undefined ? undefined : call.unanswered[lost];
+            // If not, they were refused (the gate was closed): a later gate is someone else's.
+            call.unanswered = [];
+            if (unanswered !== undefined) {
               // Accepted while its answer was lost: sending it again would only meet this gate
               // (or, once it opens, notify the resources a second time).
               call.phase = 'done';

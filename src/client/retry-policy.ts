@@ -349,16 +349,23 @@ export const SYNC_GATE_PERIOD_MS = 3_600_000;
 export const LOST_ANSWER_ALLOWANCE_MS = 5_000;
 
 /**
- * Whether a sync gate started after `sinceMs`: the gate time the service named, less the
- * gate's period, lies between `sinceMs` and `nowMs` (both on the service's clock, with
- * {@link LOST_ANSWER_ALLOWANCE_MS} either side). Then a sync or key change was accepted
- * after that moment, which re-notified the key's associated resources. Only a time the
- * service named counts: not our hour-long fallback, nor a time in the past or far away.
+ * Which of the given requests started a sync gate: the gate time the service named, less
+ * the gate's period, falls while that request was out (from when it was sent to when it
+ * ended, on the service's clock, with {@link LOST_ANSWER_ALLOWANCE_MS} either side). Then
+ * the service accepted a sync (or a key change) at that moment, which re-notified the
+ * key's associated resources. Only a time the service named counts: not our hour-long
+ * fallback, nor a time in the past or far away. Returns the index of the request, or
+ * undefined when none matches.
  */
-export function gateStartedSince(gate: GateTime, sinceMs: number, nowMs: number, periodMs: number = SYNC_GATE_PERIOD_MS): boolean {
-  if (gate.note !== undefined || !Number.isFinite(sinceMs) || !Number.isFinite(nowMs)) return false;
+export function gateStartedDuring(gate: GateTime, requests: Readonly<ArrayLike<{ readonly fromMs: number; readonly toMs: number }>>, periodMs: number = SYNC_GATE_PERIOD_MS): number | undefined {
+  if (gate.note !== undefined) return undefined;
   const started = gate.notBefore.getTime() - periodMs;
-  return started >= sinceMs - LOST_ANSWER_ALLOWANCE_MS && started <= nowMs + LOST_ANSWER_ALLOWANCE_MS;
+  if (!Number.isFinite(started)) return undefined;
+  for (let i = 0; i < requests.length; i++) {
+    const r = requests[i]!;
+    if (started >= r.fromMs - LOST_ANSWER_ALLOWANCE_MS && started <= r.toMs + LOST_ANSWER_ALLOWANCE_MS) return i;
+  }
+  return undefined;
 }
 
 /** Inputs of {@link gateDecision}. */

@@ -135,7 +135,7 @@ test('a sync accepted whose answer is lost (reset after the service acted): the 
   expect(r.code).toBe(0);
   const j = json(r);
   expect(j).toMatchObject({ outcome: 'synced', confirmedBy: 'gate', status: 409, reasonCode: 'REQ_TOO_EARLY_ERR', attempts: 2, retryLater: false, exitCode: 0 });
-  expect(j['message']).toMatch(/^sync accepted, its answer lost: a sync request got no answer \(connection closed by the server \(UND_ERR_SOCKET\)\), and the retry met a time gate that started at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, as that request went out/);
+  expect(j['message']).toMatch(/^sync accepted, its answer lost: a sync request got no answer \(connection closed by the server \(UND_ERR_SOCKET\)\), and the retry met a time gate that started at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, while that request was out/);
   expect(r.stderr).toMatch(/sync request to http:\/\/127\.0\.0\.1:\d+: connection closed by the server \(UND_ERR_SOCKET\) \(attempt 1 of 5\); trying again/);
   // One sync acted on (the reset one), one refused by its gate; nothing after.
   expect(requests(emu, 'keys.sync').map((e) => [e.status, e.handledStatus])).toEqual([[0, 204], [409, undefined]]);
@@ -166,6 +166,34 @@ test('503 (the service did not act), then a gate another sync started seconds be
   const r = await cli([...SYNC, '--json', '--max-wait', '0']);
   expect(r.code).toBe(75);
   expect(json(r)).toMatchObject({ outcome: 'gated', code: 'KS_GATED' });
+});
+
+test('503, then a gate that was already closed, waited out, then a new gate: someone else\'s sync after the wait is never taken for ours (75)', async () => {
+  const gateBody = (at: number): object => ({
+    metadata: { collectionType: 'application/vnd.ibm.kms.error+json', collectionTotal: 1 },
+    resources: [{ errorMsg: `Conflict: Sync cannot be performed until at least ${new Date(at).toISOString()}`, reasons: [{ code: 'REQ_TOO_EARLY_ERR', message: 'synced or changed within the last hour', status: 409 }] }],
+  });
+  const now = emu.clock.now();
+  // The 503 leaves the first request unanswered. The first gate started an hour before it
+  // (so that request was refused) and opens in 3 s; after the wait, a new gate whose start
+  // (now) is within seconds of that first request: another pipeline's sync.
+  emu.injectFaults('keys.sync', [{ status: 503 }, { status: 409, body: gateBody(now + 3_000) }, { status: 409, body: gateBody(now + 3_600_000) }]);
+  // The CLI's scaled waits move its clock on: move the service's clock (its Date header) with it.
+  let moved = false;
+  const r = await cli([...SYNC, '--json', '--max-wait', '60'], {}, {
+    onStderr: (all) => {
+      const waiting = /waiting (\d+) s within --max-wait/.exec(all);
+      if (!moved && waiting !== null) {
+        moved = true;
+        emu.clock.advance(Number(waiting[1]) * 1000);
+      }
+    },
+  });
+  expect(moved).toBe(true);
+  expect(r.stdout).not.toContain("clock, which is");
+  expect(r.code).toBe(75);
+  expect(json(r)).toMatchObject({ outcome: 'gated', code: 'KS_GATED', attempts: 3 });
+  expect(json(r)).not.toHaveProperty('confirmedBy');
 });
 
 test('503, 503, 204: retried with backoff under one correlation id, exit 0', async () => {

@@ -7,7 +7,7 @@ import {
   backoffDelay,
   classify,
   gateDecision,
-  gateStartedSince,
+  gateStartedDuring,
   isTransientStatus,
   parseGateTime,
   parseRetryAfter,
@@ -182,31 +182,37 @@ describe('parseGateTime', () => {
   });
 });
 
-describe('gateStartedSince (was the gate started by a sync whose answer was lost?)', () => {
-  const SENT = NOW - 2_000; // the unanswered request went out 2 s before the retry's 409
+describe('gateStartedDuring (which unanswered sync request started the gate?)', () => {
+  const SENT = NOW - 2_000; // the unanswered request went out 2 s before the retry's 409...
+  const ENDED = NOW - 1_500; // ...and its connection was reset half a second later
+  const out = [{ fromMs: SENT, toMs: ENDED }];
   const opening = (startedAt: number) => new Date(startedAt + SYNC_GATE_PERIOD_MS);
-  test.each<[string, Parameters<typeof gateStartedSince>[0], boolean]>([
-    ['started when the request went out', { notBefore: opening(SENT + 40) }, true],
-    ['started between the send and now', { notBefore: opening(SENT + 1_500) }, true],
-    ['named in whole seconds, up to the allowance before the send', { notBefore: opening(SENT - LOST_ANSWER_ALLOWANCE_MS) }, true],
-    ['started just past the allowance before the send (another sync, earlier)', { notBefore: opening(SENT - LOST_ANSWER_ALLOWANCE_MS - 1) }, false],
-    ['started ten minutes before the send', { notBefore: opening(SENT - 600_000) }, false],
-    ['starts in the future past the allowance (a lying time)', { notBefore: opening(NOW + LOST_ANSWER_ALLOWANCE_MS + 1) }, false],
-    ['far future (2099)', { notBefore: new Date('2099-01-01T00:00:00Z'), note: 'far-future' }, false],
-    ['no time in the message: our own hour-long fallback proves nothing', { notBefore: opening(NOW), note: 'no-time-in-message' }, false],
-    ['a time in the past: our margin proves nothing', { notBefore: new Date(NOW + GATE_MARGIN_MS), note: 'time-in-the-past' }, false],
+  test.each<[string, Parameters<typeof gateStartedDuring>[0], number | undefined]>([
+    ['started as the request went out', { notBefore: opening(SENT + 40) }, 0],
+    ['started while it was out', { notBefore: opening(SENT + 300) }, 0],
+    ['named in whole seconds, up to the allowance before the send', { notBefore: opening(SENT - LOST_ANSWER_ALLOWANCE_MS) }, 0],
+    ['up to the allowance after it ended', { notBefore: opening(ENDED + LOST_ANSWER_ALLOWANCE_MS) }, 0],
+    ['started just past the allowance before the send (another sync, earlier)', { notBefore: opening(SENT - LOST_ANSWER_ALLOWANCE_MS - 1) }, undefined],
+    ['started just past the allowance after it ended (another sync, later)', { notBefore: opening(ENDED + LOST_ANSWER_ALLOWANCE_MS + 1) }, undefined],
+    ['started ten minutes before the send', { notBefore: opening(SENT - 600_000) }, undefined],
+    ['far future (2099)', { notBefore: new Date('2099-01-01T00:00:00Z'), note: 'far-future' }, undefined],
+    ['no time in the message: our own hour-long fallback proves nothing', { notBefore: opening(SENT), note: 'no-time-in-message' }, undefined],
+    ['a time in the past: our margin proves nothing', { notBefore: new Date(NOW + GATE_MARGIN_MS), note: 'time-in-the-past' }, undefined],
+    ['not a date', { notBefore: new Date(NaN) }, undefined],
   ])('%s', (_name, gate, expected) => {
-    expect(gateStartedSince(gate, SENT, NOW)).toBe(expected);
+    expect(gateStartedDuring(gate, out)).toBe(expected);
   });
 
-  test('not a number anywhere: false', () => {
-    expect(gateStartedSince({ notBefore: opening(SENT) }, NaN, NOW)).toBe(false);
-    expect(gateStartedSince({ notBefore: new Date(NaN) }, SENT, NOW)).toBe(false);
+  test('several unanswered requests: the one whose time matches', () => {
+    const reqs = [{ fromMs: SENT - 60_000, toMs: SENT - 59_000 }, { fromMs: SENT - 30_000, toMs: SENT - 29_000 }, { fromMs: SENT, toMs: ENDED }];
+    expect(gateStartedDuring({ notBefore: opening(SENT - 30_000) }, reqs)).toBe(1);
+    expect(gateStartedDuring({ notBefore: opening(SENT - 45_000) }, reqs)).toBeUndefined(); // between two of them: neither
+    expect(gateStartedDuring({ notBefore: opening(SENT) }, [])).toBeUndefined();
   });
 
   test('a gate period other than an hour is honoured', () => {
-    expect(gateStartedSince({ notBefore: new Date(SENT + 300_000) }, SENT, NOW, 300_000)).toBe(true);
-    expect(gateStartedSince({ notBefore: new Date(SENT + 300_000) }, SENT, NOW)).toBe(false);
+    expect(gateStartedDuring({ notBefore: new Date(SENT + 300_000) }, out, 300_000)).toBe(0);
+    expect(gateStartedDuring({ notBefore: new Date(SENT + 300_000) }, out)).toBeUndefined();
   });
 });
 

@@ -30,7 +30,7 @@ export function syncMessage(r: SyncResult, s: SyncSubject): string {
       }
       const a = r.acceptedUnanswered;
       if (a !== undefined) {
-        return `sync accepted, its answer lost: a sync request got no answer (${describeLast(a.last)}), and the retry met a time gate that started at ${utc(a.gateStartedAt)}, as that request went out (409 REQ_TOO_EARLY_ERR until ${utc(a.gate.notBefore)}): the service accepted a sync (or a key change) then, and is re-notifying the key's associated resources; not sent again`;
+        return `sync accepted, its answer lost: a sync request got no answer (${describeLast(a.last)}), and the retry met a time gate that started at ${utc(a.gateStartedAt)}, while that request was out (409 REQ_TOO_EARLY_ERR until ${utc(a.gate.notBefore)}): the service accepted a sync (or a key change) then, and is re-notifying the key's associated resources; not sent again`;
       }
       return `sync accepted (${r.status ?? 204}): the service is re-notifying the key's associated resources`;
     }
