@@ -101,6 +101,13 @@ export class DemoStack extends TerraformStack {
   }
 }
 
+/** Synthesizes the example stack into `outdir` (the demos call this; `cdktf synth` runs the block below). */
+export function synthDemo(outdir: string, env: DemoEnv = process.env): void {
+  const app = new App({ outdir });
+  new DemoStack(app, DEMO_STACK_NAME, env);
+  app.synth();
+}
+
 if (require.main === module) {
   const app = new App();
   new DemoStack(app, DEMO_STACK_NAME);

@@ -17,8 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { App } from 'cdktf';
-import { DemoStack, DEMO, DEMO_STACK_NAME } from '../main';
+import { DEMO, DEMO_STACK_NAME, synthDemo } from '../main';
 import { startEmulator, type RunningEmulator } from '../src/emulator/server';
 import { DEFAULT_SEED } from '../src/emulator/seed';
 import { emptyState, standInApply, type ApplyReport, type StandInState } from './lib/stand-in-terraform';
@@ -56,13 +55,11 @@ function applyEnv(emulator: RunningEmulator): NodeJS.ProcessEnv {
 }
 
 function synth(emulatorUrl: string, generation: string): void {
-  const app = new App({ outdir: OUTDIR });
-  new DemoStack(app, DEMO_STACK_NAME, {
+  synthDemo(OUTDIR, {
     KEY_SYNC_DEMO_ENDPOINT: emulatorUrl,
     KEY_SYNC_DEMO_PAYMENTS_GENERATION: generation,
     KEY_SYNC_DEMO_RESOURCE_TYPE: 'terraform_data',
   });
-  app.synth();
 }
 
 function terraformOnPath(): string | undefined {
@@ -105,8 +102,14 @@ async function main(): Promise<number> {
       : `      Applying with ${binary} (every resource is a terraform_data: no provider to download)`);
     let state: StandInState = emptyState();
     const apply = async (step: string): Promise<ApplyReport> => {
-      const runner = { ...env, XDG_RUNTIME_DIR: mkdtempSync(path.join(tmpdir(), 'key-sync-demo-runner-')) };
-      const report = binary === undefined ? await standInApply(STACK_DIR, state, runner) : await terraformApply(binary, STACK_DIR, runner);
+      const runtimeDir = mkdtempSync(path.join(tmpdir(), 'key-sync-demo-runner-'));
+      let report: ApplyReport;
+      try {
+        const runner = { ...env, XDG_RUNTIME_DIR: runtimeDir };
+        report = binary === undefined ? await standInApply(STACK_DIR, state, runner) : await terraformApply(binary, STACK_DIR, runner);
+      } finally {
+        rmSync(runtimeDir, { recursive: true, force: true });
+      }
       state = report.state;
       for (const r of report.resources) {
         const exit = r.exitCode === undefined ? '-' : String(r.exitCode);
@@ -119,7 +122,7 @@ async function main(): Promise<number> {
     };
 
     say();
-    say("[2/5] First apply, generation '2026-Q3': the record of when it was requested, the rotation, then the syncs:");
+    say("[2/5] First apply, generation '2026-Q3' (resources listed by name; they run as: the record of when it was requested, the rotation, then the syncs):");
     let r = await apply('1 first apply');
     check(r.ok, 'the first apply must succeed');
     check(versions(emulator) === 2, `the first apply must rotate the payments key once (versions: ${versions(emulator)})`);

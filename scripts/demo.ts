@@ -15,8 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { App } from 'cdktf';
-import { DemoStack, DEMO_STACK_NAME } from '../main';
+import { DEMO_STACK_NAME, synthDemo } from '../main';
 import { startEmulator, type RunningEmulator } from '../src/emulator/server';
 import { DEFAULT_SEED } from '../src/emulator/seed';
 import type { KeySyncResourceType } from '../src';
@@ -62,13 +61,11 @@ let resourceType: KeySyncResourceType = 'null_resource';
 
 /** Synthesizes main.ts's DemoStack; returns each sync resource's `sync_hash` by address. */
 function synth(emulatorUrl: string, paymentsRotation: string): Record<string, string> {
-  const app = new App({ outdir: OUTDIR });
-  new DemoStack(app, DEMO_STACK_NAME, {
+  synthDemo(OUTDIR, {
     KEY_SYNC_DEMO_ENDPOINT: emulatorUrl,
     KEY_SYNC_DEMO_PAYMENTS_ROTATION: paymentsRotation,
     KEY_SYNC_DEMO_RESOURCE_TYPE: resourceType,
   });
-  app.synth();
   return Object.fromEntries(readSyncResources(STACK_DIR).map((r) => [r.address, r.triggers.sync_hash]));
 }
 
@@ -132,10 +129,15 @@ async function apply(step: string, state: StandInState, env: NodeJS.ProcessEnv, 
   // Each apply runs as on a fresh CI runner: its syncs share one IAM token through the
   // token cache in the runner's own XDG_RUNTIME_DIR (the demo moves the emulator's clock
   // an hour between applies, past any token an earlier apply got).
-  const runner = { ...env, XDG_RUNTIME_DIR: mkdtempSync(path.join(tmpdir(), 'key-sync-demo-runner-')) };
-  const report = binary ? await terraformApply(binary, STACK_DIR, runner) : await standInApply(STACK_DIR, state, runner);
-  printApply(step, report);
-  return report;
+  const runtimeDir = mkdtempSync(path.join(tmpdir(), 'key-sync-demo-runner-'));
+  try {
+    const runner = { ...env, XDG_RUNTIME_DIR: runtimeDir };
+    const report = binary ? await terraformApply(binary, STACK_DIR, runner) : await standInApply(STACK_DIR, state, runner);
+    printApply(step, report);
+    return report;
+  } finally {
+    rmSync(runtimeDir, { recursive: true, force: true });
+  }
 }
 
 function printApply(step: string, report: ApplyReport): void {

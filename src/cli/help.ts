@@ -48,8 +48,8 @@ errors, 408, 429 and 5xx except 501 are tried at most 5 times in all, with expon
 backoff (about 1 s doubling to 30 s, jitter; Retry-After honoured) and never past 2 minutes
 from the start of the call.`;
 
-const EXIT_CODES = `Exit codes:
-  0   done: sync accepted (2xx), listing complete
+const SYNC_EXIT_CODES = `Exit codes:
+  0   done: sync accepted (2xx), or not needed (the declared rotation notified the resources)
   75  not done yet, retry later: the gate opens after --max-wait, 429/5xx/network failures
       outlasted the retry budget, a listing changed while it was read, or interrupted
       (SIGINT/SIGTERM) before the sync was accepted
@@ -57,6 +57,25 @@ const EXIT_CODES = `Exit codes:
       any other 409, IAM refused the API key, a TLS certificate not accepted or an
       https:// port answering plain HTTP, response headers over Node's limit, a listing
       that repeats itself or passes its bounds
+  2   usage or configuration error, found before any request is sent
+  Several keys: the worst of their codes (1 over 75 over 0).`;
+
+const REGISTRATIONS_EXIT_CODES = `Exit codes:
+  0   the listing is complete
+  75  not done yet, retry later: 429/5xx/network failures outlasted the retry budget, the
+      listing changed while it was read or took longer than its 10 minutes, or interrupted
+  1   permanent failure: 400, 401 (after one token refresh), 403, 404, 501, IAM refused the
+      API key, a TLS certificate not accepted, a listing that repeats itself or passes its
+      bounds (100,000 registrations, 64 MiB, 2,000 pages)
+  2   usage or configuration error, found before any request is sent`;
+
+const OVERVIEW_EXIT_CODES = `Exit codes (sysexits-style; each command's help gives its own):
+  0   done (sync accepted, rotated, listing complete, no key behind, report all green)
+  75  not done yet, retry later: a time gate opens after --max-wait, 429/5xx/network
+      failures outlasted the retry budget, or interrupted (SIGINT/SIGTERM)
+  1   permanent failure: the service refused (400, 401 after one token refresh, 403, 404,
+      ...), IAM refused the API key, a TLS certificate not accepted, a bad answer
+  3   (status only) at least one key is behind, and nothing failed
   2   usage or configuration error, found before any request is sent`;
 
 export const HELP = `key-sync: re-notify the resources associated with an IBM Key Protect / Hyper Protect
@@ -71,14 +90,16 @@ Run \`key-sync help COMMAND\` (or \`key-sync COMMAND --help\`) for its flags.
 
 ${ENVIRONMENT}
 
-${EXIT_CODES}
+${OVERVIEW_EXIT_CODES}
 `;
 
 const SYNC_HELP = `Usage:
   key-sync sync --instance-id ID --key-id ID [endpoint] [--key-ring RING]
-                [--max-wait SECONDS] [--verify-registrations] [--json]
+                [--max-wait SECONDS] [--verify-registrations] [--if-behind [--grace-hours H]]
+                [--rotation-requested-at RFC3339] [--json]
   key-sync sync --instance-id ID (--key-id ID --key-id ID... | --keys-file FILE | --all-registered)
-                [--concurrency N] [endpoint] [--key-ring RING] [--max-wait SECONDS] [--json]
+                [--concurrency N] [endpoint] [--key-ring RING] [--max-wait SECONDS]
+                [--if-behind [--grace-hours H]] [--json]
 
 Asks the key service to re-notify the resources associated with a root key
 (POST /api/v2/keys/{id}/actions/sync). 204 means "sent", not "done". A 409
@@ -121,7 +142,7 @@ ${RETRIES}
 
 ${ENVIRONMENT}
 
-${EXIT_CODES}
+${SYNC_EXIT_CODES}
 `;
 
 const STATUS_HELP = `Usage:
@@ -237,7 +258,7 @@ ${RETRIES}
 
 ${ENVIRONMENT}
 
-${EXIT_CODES}
+${REGISTRATIONS_EXIT_CODES}
 `;
 
 const REPORT_HELP = `Usage:

@@ -36,7 +36,10 @@ export function rotateMessage(r: RotateResult, s: RotateSubject): string {
       return `rotated for ${gen}: ${how}; the rotation notifies the key's associated resources itself`;
     }
     case 'already-rotated':
-      return `already rotated for ${gen}: last rotated at ${when(r.rotatedAt)}, at or after the request at ${utc(r.requestedAt)} (allowing ${allowance} of clock skew); version ${version(r.keyVersion?.id)}; not rotated again`;
+      // The two times are on two clocks: compare them on the service's, and say so when they differ.
+      return r.clockSkewMs === 0
+        ? `already rotated for ${gen}: last rotated at ${when(r.rotatedAt)}, at or after the request at ${utc(r.requestedAt)} (allowing ${allowance} of clock skew); version ${version(r.keyVersion?.id)}; not rotated again`
+        : `already rotated for ${gen}: last rotated at ${when(r.rotatedAt)}, at or after the request at ${utc(new Date(r.requestedAt.getTime() + r.clockSkewMs))}${serviceClockNote(r.clockSkewMs)} (${utc(r.requestedAt)} by this machine's; allowing ${allowance} of clock skew); version ${version(r.keyVersion?.id)}; not rotated again`;
     case 'gated': {
       const g = r.gate;
       if (g === undefined) return 'rotation time gate closed; not rotated';
