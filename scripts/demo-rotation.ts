@@ -22,22 +22,14 @@ import { startEmulator, type RunningEmulator } from '../src/emulator/server';
 import { DEFAULT_SEED } from '../src/emulator/seed';
 import { emptyState, standInApply, type ApplyReport, type StandInState } from './lib/stand-in-terraform';
 import { runTerraform, terraformApply } from './lib/terraform-apply';
+import { check, runDemo, say, verdict } from './lib/demo-run';
 
 const OUTDIR = path.resolve(process.env.KEY_SYNC_DEMO_OUTDIR ?? 'cdktf.out');
 const STACK_DIR = path.join(OUTDIR, 'stacks', DEMO_STACK_NAME);
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 
-const problems: string[] = [];
 const rows: Array<{ step: string; resource: string; action: string; exit: string }> = [];
-
-function say(line = ''): void {
-  process.stdout.write(`${line}\n`);
-}
-
-function check(cond: boolean, what: string): void {
-  if (!cond) problems.push(what);
-}
 
 function applyEnv(emulator: RunningEmulator): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -163,23 +155,10 @@ async function main(): Promise<number> {
     say(`  rotate requests seen by the emulator: ${posts.length} (${posts.filter((p) => p.status === 204).length} x 204); a gated rotation sends none`);
     check(posts.length === 3 && posts.every((p) => p.status === 204), `the emulator must see exactly 3 rotate requests, all 204 (saw ${posts.map((p) => p.status).join(', ')})`);
     say(`  finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    if (problems.length > 0) {
-      say();
-      for (const p of problems) say(`DEMO FAILED: ${p}`);
-      return 1;
-    }
-    return 0;
+    return verdict();
   } finally {
     await emulator.close();
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`demo failed: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+runDemo(main);

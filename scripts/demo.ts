@@ -21,6 +21,7 @@ import { DEFAULT_SEED } from '../src/emulator/seed';
 import type { KeySyncResourceType } from '../src';
 import { emptyState, readSyncResources, standInApply, type ApplyReport, type StandInState } from './lib/stand-in-terraform';
 import { runTerraform, terraformApply } from './lib/terraform-apply';
+import { check, runDemo, say, verdict } from './lib/demo-run';
 
 const OUTDIR = path.resolve(process.env.KEY_SYNC_DEMO_OUTDIR ?? 'cdktf.out');
 const STACK_DIR = path.join(OUTDIR, 'stacks', DEMO_STACK_NAME);
@@ -35,15 +36,6 @@ interface Row {
 }
 
 const rows: Row[] = [];
-const problems: string[] = [];
-
-function say(line = ''): void {
-  process.stdout.write(`${line}\n`);
-}
-
-function expect(cond: boolean, what: string): void {
-  if (!cond) problems.push(what);
-}
 
 /** Environment for the apply: the emulator's endpoints and demo API key, nothing inherited that could point elsewhere. */
 function applyEnv(emulator: RunningEmulator): NodeJS.ProcessEnv {
@@ -198,7 +190,7 @@ async function main(): Promise<number> {
       for (const [addr, h] of Object.entries(first)) say(`      ${addr.padEnd(34)} sync_hash ${short(h)}`);
     }
     let report = await apply('1 first apply', emptyState(), env, binary);
-    expect(report.ok, 'the first apply must sync both keys');
+    check(report.ok, 'the first apply must sync both keys');
 
     emulator.clock.advance(HOUR_MS + 60_000);
     say();
@@ -209,21 +201,21 @@ async function main(): Promise<number> {
       say(`      ${addr.padEnd(34)} ${short(first[addr])} -> ${short(second[addr])}  ${changed ? 'CHANGED' : 'unchanged'}`);
     }
     const changedKeys = Object.keys(first).filter((a) => first[a] !== second[a]);
-    expect(changedKeys.length === 1 && /payments/i.test(changedKeys[0]), 'exactly the payments key hash must change');
+    check(changedKeys.length === 1 && /payments/i.test(changedKeys[0]), 'exactly the payments key hash must change');
     report = await apply('2 marker changed', report.state, env, binary);
-    expect(report.ok, 'the second apply must re-sync the payments key');
+    check(report.ok, 'the second apply must re-sync the payments key');
 
     say();
     say('[5/5] The marker is changed again minutes later: the key service time-gates the sync (409):');
     synth(emulator.url, '2026-11-28b');
     report = await apply('3 changed again', report.state, env, binary);
     const gated = binary ? !report.ok : report.resources.some((r) => r.exitCode === 75);
-    expect(gated, 'the third apply must be gated (the CLI exits 75)');
+    check(gated, 'the third apply must be gated (the CLI exits 75)');
     say('      Terraform marks the failed resource tainted, so the next apply retries it.');
     emulator.clock.advance(HOUR_MS + 60_000);
     say('      An hour later, the next apply:');
     report = await apply('4 next apply', report.state, env, binary);
-    expect(report.ok, 'the apply after the gate opened must sync the tainted key');
+    check(report.ok, 'the apply after the gate opened must sync the tainted key');
 
     const syncs = syncRequests(emulator);
     say();
@@ -234,26 +226,13 @@ async function main(): Promise<number> {
       say(`  ${r.step.padEnd(widths[0])} ${r.resource.padEnd(widths[1])} ${r.action.padEnd(widths[2])} ${r.exit.padEnd(widths[3])} ${r.outcome}`);
     }
     const by = (s: number) => syncs.filter((e) => e.status === s).length;
-    expect(syncs.length === 5 && by(204) === 4 && by(409) === 1, `the emulator must see 4 accepted syncs and 1 gated one, saw ${syncs.length}`);
+    check(syncs.length === 5 && by(204) === 4 && by(409) === 1, `the emulator must see 4 accepted syncs and 1 gated one, saw ${syncs.length}`);
     say(`  sync requests seen by the emulator: ${syncs.length} (${by(204)} x 204, ${by(409)} x 409 gated)`);
     say(`  finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    if (problems.length > 0) {
-      say();
-      for (const p of problems) say(`DEMO FAILED: ${p}`);
-      return 1;
-    }
-    return 0;
+    return verdict();
   } finally {
     await emulator.close();
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`demo failed: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+runDemo(main);

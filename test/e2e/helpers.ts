@@ -89,6 +89,22 @@ export function cleanup(dirs: readonly string[]): void {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 }
 
+/** The temporary directories of one test: `dir()` makes one, `cleanup()` removes them all. */
+export class TempDirs {
+  private made: string[] = [];
+
+  dir(prefix: string): string {
+    const d = tempDir(prefix);
+    this.made.push(d);
+    return d;
+  }
+
+  cleanup(): void {
+    cleanup(this.made);
+    this.made = [];
+  }
+}
+
 /** Full synth of {@link E2eStack} with a real App into `outdir`; returns the stack directory. */
 export function synthStack(outdir: string, opts: E2eStackOptions): string {
   const app = new App({ outdir });

@@ -21,7 +21,7 @@ import { emptyState, standInApply } from '../../scripts/lib/stand-in-terraform';
 import { CLI, runCli, type CliRun } from '../helpers/cli';
 import { skipUnless } from '../helpers/skip';
 import { docBlock } from './doc-blocks';
-import { ANALYTICS, cleanup, copyStack, gateTimes, PAST_THE_GATE_MS, PAYMENTS, runnerEnv, syncPath, syncRequests, synthStack, tempDir } from './helpers';
+import { ANALYTICS, copyStack, gateTimes, PAST_THE_GATE_MS, PAYMENTS, runnerEnv, syncPath, syncRequests, synthStack, TempDirs } from './helpers';
 
 function terraformVersion(): string | undefined {
   const r = spawnSync('terraform', ['version'], { encoding: 'utf8', timeout: 10_000, env: { ...process.env, CHECKPOINT_DISABLE: '1' } });
@@ -34,17 +34,11 @@ const GITHUB = docBlock('in-ci-github');
 const GITLAB = docBlock('in-ci-gitlab');
 
 let emu: RunningEmulator;
-let dirs: string[];
+const temp = new TempDirs();
+const dir = (prefix: string): string => temp.dir(prefix);
 let canary: string;
 
-function dir(prefix: string): string {
-  const d = tempDir(prefix);
-  dirs.push(d);
-  return d;
-}
-
 beforeEach(async () => {
-  dirs = [];
   canary = `CANARY-apikey-in-ci-${process.pid}-${Date.now().toString(36)}`;
   // The payments key was synced a moment ago: its gate is closed for the hour.
   const keys = DEFAULT_SEED.keys.map((k) => (k.id === PAYMENTS.keyId ? { ...k, lastSyncDate: new Date().toISOString() } : k));
@@ -52,7 +46,7 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   await emu.close();
-  cleanup(dirs);
+  temp.cleanup();
 });
 
 /** A synthesized stack copied to its own working directory (the CI checkout's cdktf.out). */

@@ -36,6 +36,7 @@ import {
   syncRequests,
   synthStack,
   tempDir,
+  TempDirs,
 } from './helpers';
 import { skipUnless } from '../helpers/skip';
 
@@ -60,14 +61,9 @@ interface Run {
 }
 
 let emu: RunningEmulator;
-let dirs: string[];
+const temp = new TempDirs();
+const dir = (prefix: string): string => temp.dir(prefix);
 let canary: string;
-
-function dir(prefix: string): string {
-  const d = tempDir(prefix);
-  dirs.push(d);
-  return d;
-}
 
 /**
  * Terraform's environment: the runner's (canary API key, IAM at the emulator), no version
@@ -246,13 +242,12 @@ const withNullProvider = skipUnless(
 
 withBinary.describe(`real ${FOUND.binary ?? 'terraform'} (${FOUND.version ?? FOUND.why}) against the emulator`, () => {
   beforeEach(async () => {
-    dirs = [];
     canary = `CANARY-apikey-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
     emu = await startEmulator({ port: 0, seed: { ...DEFAULT_SEED, apiKeys: [canary] } });
   });
   afterEach(async () => {
     await emu.close();
-    cleanup(dirs);
+    temp.cleanup();
   });
 
   test("resourceType 'terraform_data' (no provider to download): init, plan, apply, gate -> tainted, retry", () => story('terraform_data'), 60_000);

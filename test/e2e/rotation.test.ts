@@ -30,7 +30,7 @@ import { KmsInstance, RootKey, type KeySyncResourceType } from '../../src';
 import { DEFAULT_SEED } from '../../src/emulator/seed';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/server';
 import { skipUnless } from '../helpers/skip';
-import { cleanup, copyStack, filesUnder, PAYMENTS, runnerEnv, tempDir } from './helpers';
+import { copyStack, filesUnder, PAYMENTS, runnerEnv, TempDirs } from './helpers';
 
 const STACK = 'rotation';
 const STATE_FILE = `terraform.${STACK}.tfstate`;
@@ -79,14 +79,9 @@ interface Applier {
 }
 
 let emu: RunningEmulator;
-let dirs: string[];
+const temp = new TempDirs();
+const dir = (prefix: string): string => temp.dir(prefix);
 let canary: string;
-
-function dir(prefix: string): string {
-  const d = tempDir(prefix);
-  dirs.push(d);
-  return d;
-}
 
 /** Synthesizes the stack into `outdir` and copies it over `work` (keeping its state). */
 function synthInto(outdir: string, work: string, d: Declared, resourceType: KeySyncResourceType | undefined): void {
@@ -213,13 +208,12 @@ async function story(applier: Applier, declare: (d: Declared) => void, sync: str
 }
 
 beforeEach(async () => {
-  dirs = [];
   canary = `CANARY-apikey-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
   emu = await startEmulator({ port: 0, seed: { ...DEFAULT_SEED, apiKeys: [canary] } });
 });
 afterEach(async () => {
   await emu.close();
-  cleanup(dirs);
+  temp.cleanup();
 });
 
 describe('stand-in terraform (each local-exec run as Terraform does)', () => {

@@ -116,3 +116,10 @@ export function expectNoSecrets(run: CliRun): void {
     expect(out).not.toMatch(/Bearer\s+(?!\[REDACTED\])\S/);
   }
 }
+
+/** The one JSON object a `--json` run printed on stdout (fails the test on anything else). */
+export function jsonOut(run: CliRun): Record<string, unknown> {
+  const lines = run.stdout.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  return JSON.parse(lines[0] ?? '') as Record<string, unknown>;
+}

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { RunningEmulator } from '../../src/emulator/server';
 import type { SeedKey } from '../../src/emulator/seed';
-import { HPCS_INSTANCE, KP_INSTANCE, cliEnv, expectNoSecrets, requests, runCli, startCanaryEmulator, type CliRun } from '../helpers/cli';
+import { HPCS_INSTANCE, KP_INSTANCE, cliEnv, expectNoSecrets, jsonOut, requests, runCli, startCanaryEmulator, type CliRun } from '../helpers/cli';
 import { tapProxy } from '../reliability/harness';
 
 const MIN = 60_000;
@@ -89,11 +89,7 @@ async function cli(args: readonly string[], extraEnv: Record<string, string> = {
   return last;
 }
 
-function json(run: CliRun): Record<string, unknown> {
-  const lines = run.stdout.trim().split('\n');
-  expect(lines).toHaveLength(1);
-  return JSON.parse(lines[0] ?? '') as Record<string, unknown>;
-}
+const json = jsonOut;
 
 function versions(keyId: string, instance = KP_INSTANCE): number {
   const k = emu.state.findKey(instance, keyId);

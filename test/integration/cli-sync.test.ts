@@ -12,6 +12,7 @@ import {
   cliEnv,
   closedPort,
   expectNoSecrets,
+  jsonOut,
   requests,
   runCli,
   startCanaryEmulator,
@@ -37,11 +38,7 @@ async function cli(args: readonly string[], extraEnv: Record<string, string> = {
   return last;
 }
 
-function json(run: CliRun): Record<string, unknown> {
-  const lines = run.stdout.trim().split('\n');
-  expect(lines).toHaveLength(1);
-  return JSON.parse(lines[0] ?? '') as Record<string, unknown>;
-}
+const json = jsonOut;
 
 function startGate(): number {
   const key = emu.state.findKey(KP_INSTANCE, KP_KEY);
